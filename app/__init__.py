@@ -1,0 +1,48 @@
+"""好差评 case system: the Flask application.
+
+``create_app`` only registers things (extensions, blueprints, CLI groups, error handlers):
+it touches no database, starts no scheduler and opens no connection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import privacy
+from .config import load_settings
+from .database import configure_engines
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=_instance_path(config))
+    app.config.update(load_settings(app.instance_path, config))
+    privacy.configure(app.config["DATA_KEYS"])
+
+    from .extensions import csrf, db, login_manager
+
+    db.init_app(app)
+    configure_engines(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import auth, errors, http_headers, main, templating
+    from .cli import register_cli
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+    errors.register(app)
+    http_headers.register(app)
+    templating.register(app)
+    register_cli(app)
+    return app
+
+
+def _instance_path(config: Mapping[str, Any] | None) -> str | None:
+    """``HCP_INSTANCE_PATH`` (or ``INSTANCE_PATH`` in ``config``) moves the instance folder,
+    which holds the SQLite database and the generated keys in development."""
+    value = (config or {}).get("INSTANCE_PATH") or os.environ.get("HCP_INSTANCE_PATH")
+    return os.path.abspath(value) if value else None

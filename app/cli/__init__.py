@@ -1,0 +1,96 @@
+"""``hcp``: the command line, a Flask CLI group over ``create_app``.
+
+Each domain adds its own command group in ``register_cli``. Bad settings or an
+unreachable database end a command with one clear line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+from alembic.util import CommandError
+from flask import Flask
+from flask.cli import FlaskGroup, ScriptInfo
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from ..config import ConfigError
+
+
+class CommandFailed(click.ClickException):
+    """Ends a command with ``Error: message`` on stderr and exit status 2."""
+
+    exit_code = 2
+
+
+def _database_hint() -> str:
+    value = os.environ.get("HCP_DATABASE_URL")
+    if not value:
+        return "HCP_DATABASE_URL (not set: the SQLite file under instance/)"
+    try:
+        return f"HCP_DATABASE_URL={make_url(value).render_as_string(hide_password=True)}"
+    except ArgumentError:
+        return "HCP_DATABASE_URL"
+
+
+def database_unreachable(error: OperationalError) -> CommandFailed:
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    return CommandFailed(f"cannot use the database given by {_database_hint()}: {reason}")
+
+
+class HcpGroup(FlaskGroup):
+    def _load(self, ctx: click.Context) -> Flask:
+        try:
+            return ctx.ensure_object(ScriptInfo).load_app()
+        except ConfigError as error:
+            raise CommandFailed(f"configuration: {error}") from None
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        builtin = click.Group.get_command(self, ctx, name)
+        if builtin is None and name not in ("--help", "-h"):
+            self._load(ctx)
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load(ctx)
+        return super().list_commands(ctx)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise CommandFailed(f"configuration: {error}") from None
+        except OperationalError as error:
+            raise database_unreachable(error) from None
+        except CommandError as error:  # Alembic: unknown revision, and the like
+            raise CommandFailed(f"migrations: {error}") from None
+
+
+def _create_app() -> Flask:
+    from .. import create_app
+
+    return create_app()
+
+
+cli = HcpGroup(
+    create_app=_create_app,
+    help="政务服务“好差评”差评办理系统 — the hcp command line.\n\n"
+    "Settings come from HCP_* environment variables (HCP_DATABASE_URL, HCP_ENV, HCP_SECRET_KEY, "
+    "HCP_DATA_KEYS).",
+)
+
+
+def register_cli(app: Flask) -> None:
+    from .db import db_group
+    from .demo import seed_demo
+    from .keys import keys_group
+
+    app.cli.add_command(db_group)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(keys_group)
+
+
+def main() -> None:
+    cli.main(prog_name="hcp")

@@ -1,0 +1,20 @@
+"""The application's tables, one module per aggregate. Importing this package registers
+every table on ``Base.metadata`` (Alembic's autogenerate relies on it)."""
+
+from .base import Base
+from .case import Case, CaseOutcome, CaseStage, CaseStatus
+from .case_event import AppendOnlyError, CaseEvent
+from .department import Department
+from .rating import Rating, RatingDimension
+from .rating_types import Channel, Dimension, EvaluatorType, IdType, Level
+from .service_item import ItemKind, ServiceItem
+from .service_record import ServiceRecord
+from .staff_member import StaffMember
+from .user import DEPARTMENT_ROLES, Role, User, UserRole
+
+__all__ = [
+    "AppendOnlyError", "Base", "Case", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
+    "Channel", "DEPARTMENT_ROLES", "Department", "Dimension", "EvaluatorType", "IdType", "ItemKind",
+    "Level", "Rating", "RatingDimension", "Role", "ServiceItem", "ServiceRecord", "StaffMember",
+    "User", "UserRole",
+]

@@ -1,0 +1,112 @@
+"""Fixtures for tests that need the application and a database.
+
+One database per test run, built by the migrations: a temporary SQLite file, or — when
+``HCP_TEST_DATABASE_URL`` is set — a new PostgreSQL database created next to the one it
+names and dropped at the end. Each test runs inside a transaction rolled back at its end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from app import create_app, migrate
+from app.extensions import db
+
+TEST_DATA_KEY = "aGNwLXRlc3QtZGF0YS1rZXktbm90LWZvci1wcm9kISE="
+TEST_SECRET_KEY = "test-secret-key-of-the-test-suite-only"
+
+
+def on_postgres() -> bool:
+    return bool(os.environ.get("HCP_TEST_DATABASE_URL"))
+
+
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """An empty database for the duration of the block; yields its URL."""
+    base = os.environ.get("HCP_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{directory / f'test-{uuid.uuid4().hex[:8]}.sqlite'}"
+        return
+    url = sa.make_url(base)
+    name = f"hcp_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def make_app(database_url: str, instance: Path, **overrides: object) -> Flask:
+    config = {
+        "ENV": "testing",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATA_KEYS": TEST_DATA_KEY,
+        "INSTANCE_PATH": str(instance),
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    directory = tmp_path_factory.mktemp("database")
+    with fresh_database(directory) as url:
+        application = make_app(url, tmp_path_factory.mktemp("instance"))
+        with application.app_context():
+            migrate.upgrade(db.engine)
+        yield application
+        with application.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """The request-scoped session of the app, inside a transaction rolled back at the end.
+
+    Commits made by code under test only release savepoints, so nothing outlives the test.
+    """
+    with app.app_context():
+        engine = db.engine
+        connection = engine.connect()
+        transaction = connection.begin()
+        db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.close()
+            transaction.rollback()
+            connection.close()
+            db.sessionmaker.configure(bind=engine)
+
+
+@pytest.fixture
+def client(app: Flask, session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form on ``path``, as a browser would read it."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_FIELD.search(page)
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
