@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install test-sqlite test-postgres lint-imports clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: set up, migrate, load the demo district, serve http://127.0.0.1:5000
+run: install
+	$(BIN)/hcp db upgrade
+	$(BIN)/hcp seed-demo
+	$(BIN)/hcp run --host $(HOST) --port $(PORT)
+
+## make test: set up, check the layering, run the suite on SQLite and on PostgreSQL
+test: install lint-imports test-sqlite test-postgres
+
+lint-imports: install
+	$(BIN)/lint-imports --no-cache
+
+test-sqlite: install
+	$(BIN)/python -m pytest
+
+# PostgreSQL runs when it answers on 127.0.0.1:5432; under CI (CI=true) it must answer.
+test-postgres: install
+	@if $(BIN)/python -m tests.postgres_probe "$(PG_TEST_URL)"; then \
+		HCP_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "CI: PostgreSQL does not answer at $(PG_TEST_URL); the suite must run on it" >&2; exit 1; \
+	else \
+		echo "PostgreSQL does not answer at $(PG_TEST_URL): suite ran on SQLite only"; \
+	fi
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .import_linter_cache
