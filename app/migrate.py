@@ -53,6 +53,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def next_revision_id() -> str:
+    """Migrations are numbered 0001, 0002, … so their order reads from the file names."""
+    numbers = [int(p.name[:4]) for p in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
 def revision(engine: Engine, message: str, autogenerate: bool) -> None:
     with _bound(engine) as config:
-        command.revision(config, message=message, autogenerate=autogenerate)
+        command.revision(config, message=message, autogenerate=autogenerate, rev_id=next_revision_id())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
+from sqlalchemy import JSON
 from sqlalchemy.types import TypeDecorator
 
 from app.models import Base
@@ -21,6 +22,9 @@ def render_item(kind: str, obj: Any, _context: Any) -> str | bool:
     migration never depends on application code that may change later."""
     if kind == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl!r}"
+    if kind == "type" and isinstance(obj, JSON):  # JSON, and JSONB on PostgreSQL
+        _context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
     return False
 
 

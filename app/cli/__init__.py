@@ -83,10 +83,12 @@ cli = HcpGroup(
 
 
 def register_cli(app: Flask) -> None:
+    from .calendar import calendar_group
     from .db import db_group
     from .demo import seed_demo
     from .keys import keys_group
 
+    app.cli.add_command(calendar_group)
     app.cli.add_command(db_group)
     app.cli.add_command(seed_demo)
     app.cli.add_command(keys_group)

@@ -2,6 +2,7 @@
 every table on ``Base.metadata`` (Alembic's autogenerate relies on it)."""
 
 from .base import Base
+from .calendar_year import CalendarYearVersion
 from .case import Case, CaseOutcome, CaseStage, CaseStatus
 from .case_event import AppendOnlyError, CaseEvent
 from .department import Department
@@ -13,7 +14,7 @@ from .staff_member import StaffMember
 from .user import DEPARTMENT_ROLES, Role, User, UserRole
 
 __all__ = [
-    "AppendOnlyError", "Base", "Case", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
+    "AppendOnlyError", "Base", "CalendarYearVersion", "Case", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
     "Channel", "DEPARTMENT_ROLES", "Department", "Dimension", "EvaluatorType", "IdType", "ItemKind",
     "Level", "Rating", "RatingDimension", "Role", "ServiceItem", "ServiceRecord", "StaffMember",
     "User", "UserRole",
