@@ -1,6 +1,8 @@
 """The application's tables, one module per aggregate. Importing this package registers
 every table on ``Base.metadata`` (Alembic's autogenerate relies on it)."""
 
+import workflows.tables  # noqa: F401  (the engine's tables share the metadata)
+
 from .base import Base
 from .calendar_year import CalendarYearVersion
 from .case import Case, CaseOutcome, CaseStage, CaseStatus

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from .base import Base, BigId
 from .department import Department
 from .rating import Rating
 from .types import LabelledEnum, enum_type
@@ -46,12 +46,15 @@ class Case(Base):
     __table_args__ = (
         Index("ix_case_file_department_status", "department_id", "status"),
         Index("ix_case_file_status_stage", "status", "stage"),
+        Index("uq_case_file_instance_id", "instance_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_no: Mapped[str] = mapped_column(String(32), unique=True)
     rating_id: Mapped[int] = mapped_column(ForeignKey("rating.id"), unique=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    # The bad_review process instance that runs the case (business key = case_no).
+    instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("wf_instance.id"))
     status: Mapped[CaseStatus] = mapped_column(enum_type(CaseStatus, "case_status"), default=CaseStatus.OPEN)
     stage: Mapped[CaseStage] = mapped_column(enum_type(CaseStage, "case_stage"), default=CaseStage.ROUTING)
     # R7: all deadlines count from the day the rating was received.

@@ -1,42 +1,14 @@
-"""Column types: UTC timestamps on both databases, encrypted personal data, enums by value."""
+"""Column types of the application: encrypted personal data, enums by value with labels.
+(UTC timestamps come from ``workflows.persistence``.)"""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
-
-from sqlalchemy import DateTime, Enum, Text
+from sqlalchemy import Enum, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from .. import privacy
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware datetimes, stored in UTC.
-
-    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so the value is stored as
-    naive UTC and given its zone back on load. Naive input is refused: every time in this
-    system is an instant, and a naive one would be read in the server's zone.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} given; a timezone is required")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
 
 
 class EncryptedText(TypeDecorator[str]):
