@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .persistence import Base, BigId
@@ -50,8 +50,10 @@ class ProcessInstance(Base):
     # The application's key for the instance (a case number).
     business_key: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=RUNNING)
-    # SpiffWorkflow's serialized workflow without its spec (see workflows.serializer).
-    state: Mapped[dict[str, Any]]
+    # SpiffWorkflow's serialized workflow without its spec (see workflows.serializer). Plain
+    # JSON, not JSONB: SpiffWorkflow restores tasks in the order they were written (each
+    # task's data is a delta on its parent's), and JSONB does not keep key order.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -7,15 +7,11 @@ names and dropped at the end. Each test runs inside a transaction rolled back at
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -23,32 +19,10 @@ from sqlalchemy.orm import Session
 from app import create_app, migrate
 from app.extensions import db
 
+from ..db_support import fresh_database, on_postgres  # noqa: F401  (re-exported for the app tests)
+
 TEST_DATA_KEY = "aGNwLXRlc3QtZGF0YS1rZXktbm90LWZvci1wcm9kISE="
 TEST_SECRET_KEY = "test-secret-key-of-the-test-suite-only"
-
-
-def on_postgres() -> bool:
-    return bool(os.environ.get("HCP_TEST_DATABASE_URL"))
-
-
-@contextmanager
-def fresh_database(directory: Path) -> Iterator[str]:
-    """An empty database for the duration of the block; yields its URL."""
-    base = os.environ.get("HCP_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{directory / f'test-{uuid.uuid4().hex[:8]}.sqlite'}"
-        return
-    url = sa.make_url(base)
-    name = f"hcp_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def make_app(database_url: str, instance: Path, **overrides: object) -> Flask:

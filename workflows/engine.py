@@ -1,0 +1,344 @@
+"""Process instances in the database: start, load, complete a task, fire timers, save.
+
+After every step the engine mirrors the instance into rows — each READY user task a
+``wf_task`` row (the inboxes), each WAITING timer a ``wf_timer`` row (the sweep) — and
+re-evaluates every waiting timer's expression, so a deadline follows the process data
+and the calendar. Whatever changes is reported to a :class:`EngineListener` inside the
+same transaction; the application writes the case history there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from .clock import current_clock
+from .serializer import InstanceSerializer
+from .specs import SpecRegistry
+from .tables import (CANCELLED, COMPLETED, DONE, ERRORED, FIRED, READY, RUNNING, TIMER_KINDS, WAITING,
+                     Deployment, HumanTask, ProcessInstance, Timer)
+
+# Lanes are roles (bpmn/README.md); handler and lead work their case's department.
+LANE_ROLES = {"部门经办人": "handler", "部门负责人": "lead", "审核员": "verifier", "效能监督员": "supervisor"}
+DEPARTMENT_ROLES = frozenset({"handler", "lead"})
+
+
+class EngineError(RuntimeError):
+    """An operation on an instance is refused; nothing was changed."""
+
+
+class ScriptFailure(EngineError):
+    """A script or expression of the process failed. The caller rolls back, then records
+    it with :meth:`Engine.mark_errored`."""
+
+    def __init__(self, instance_id: int, message: str) -> None:
+        super().__init__(message)
+        self.instance_id = instance_id
+
+
+class EngineListener:
+    """Hooks called inside the engine's transaction. The default does nothing."""
+
+    def task_opened(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None: ...
+    def task_closed(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None: ...
+    def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer) -> None: ...
+    def timer_moved(self, session: Session, instance: ProcessInstance, timer: Timer, old: datetime) -> None: ...
+    def instance_completed(self, session: Session, instance: ProcessInstance, data: dict[str, Any]) -> None: ...
+    def instance_errored(self, session: Session, instance: ProcessInstance, message: str) -> None: ...
+
+
+@dataclass
+class Loaded:
+    row: ProcessInstance
+    workflow: BpmnWorkflow
+    tasks: dict[str, HumanTask] = field(default_factory=dict)  # open rows by task uuid
+    timers: dict[str, Timer] = field(default_factory=dict)  # waiting rows by task uuid
+
+
+class Engine:
+    def __init__(self, session: Session, specs: SpecRegistry, script_engine: PythonScriptEngine,
+                 listener: EngineListener | None = None) -> None:
+        self.session = session
+        self.specs = specs
+        self.script_engine = script_engine
+        self.listener = listener or EngineListener()
+        self.serializer = InstanceSerializer()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self, deployment: Deployment, process_id: str, business_key: str,
+              data: dict[str, Any]) -> ProcessInstance:
+        specs = self.specs.get(deployment.id, deployment.bpmn_files, process_id)
+        workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
+        now = current_clock().now()
+        row = ProcessInstance(deployment=deployment, process_id=process_id, business_key=business_key,
+                              status=RUNNING, state={}, created_at=now, updated_at=now)
+        self.session.add(row)
+        self.session.flush()
+        self._advance(Loaded(row, workflow), workflow.do_engine_steps)
+        return row
+
+    def load(self, instance_id: int, *, skip_locked: bool = False) -> Loaded | None:
+        """The instance with its open task and timer rows, locked against other writers.
+
+        With ``skip_locked`` an instance another transaction holds gives None instead of
+        waiting (the sweep moves on to the next one).
+        """
+        if not lock_instance(self.session, instance_id, skip_locked=skip_locked):
+            if skip_locked:
+                return None
+            raise EngineError(f"process instance {instance_id} does not exist")
+        row = self.session.get(ProcessInstance, instance_id, populate_existing=True)
+        if row is None:
+            raise EngineError(f"process instance {instance_id} does not exist")
+        deployment = row.deployment
+        specs = self.specs.get(deployment.id, deployment.bpmn_files, row.process_id)
+        workflow = self.serializer.load(row.state, specs, self.script_engine)
+        loaded = Loaded(row, workflow)
+        for task in self.session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == row.id, HumanTask.status == READY)):
+            loaded.tasks[task.task_uuid] = task
+        for timer in self.session.scalars(select(Timer).where(
+                Timer.instance_id == row.id, Timer.status == WAITING)):
+            loaded.timers[timer.task_uuid] = timer
+        return loaded
+
+    def complete_task(self, task_row: HumanTask, data: dict[str, Any], user_id: int | None) -> Loaded:
+        """Complete a READY user task with its (validated) form data."""
+        loaded = self.load(task_row.instance_id)
+        assert loaded is not None
+        self.session.refresh(task_row)
+        if task_row.status != READY:
+            raise EngineError(f"task {task_row.bpmn_id} is {task_row.status}, no longer open")
+        if loaded.row.status != RUNNING:
+            raise EngineError(f"process instance {loaded.row.id} is {loaded.row.status}")
+        spiff_task = _find_task(loaded.workflow, task_row.task_uuid)
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise EngineError(f"task {task_row.bpmn_id} is not ready (already completed?)")
+        task_row.completed_by = user_id
+        spiff_task.data.update(data)
+
+        def step() -> None:
+            spiff_task.run()
+            loaded.workflow.do_engine_steps()
+
+        self._advance(loaded, step)
+        return loaded
+
+    def fire_timers(self, loaded: Loaded, timers: Iterable[Timer]) -> None:
+        """Fire due timers: mark each fired in SpiffWorkflow, then run the engine."""
+        now = current_clock().now()
+        due = []
+        for timer in timers:
+            spiff_task = _find_task(loaded.workflow, timer.task_uuid)
+            if spiff_task is None or spiff_task.state != TaskState.WAITING:
+                timer.status = CANCELLED  # its activity ended before the sweep came
+                continue
+            spiff_task._set_internal_data(event_fired=True)
+            timer.status, timer.fired_at = FIRED, now
+            due.append(timer)
+
+        def step() -> None:
+            loaded.workflow.refresh_timers()
+            loaded.workflow.do_engine_steps()
+
+        self._advance(loaded, step)
+        for timer in due:
+            self.listener.timer_fired(self.session, loaded.row, timer)
+
+    def recompute_timers(self, loaded: Loaded) -> None:
+        """Re-evaluate waiting timers (e.g. after calendar data changed) and save."""
+        self._advance(loaded, lambda: None)
+
+    # -- the step, the mirror and the save ---------------------------------------------
+    def mark_errored(self, instance_id: int, message: str) -> None:
+        """Record a failure (in a transaction of its own, after the failed one rolled back):
+        the instance keeps its last good state and waits for an administrator's retry."""
+        lock_instance(self.session, instance_id)
+        row = self.session.get(ProcessInstance, instance_id, populate_existing=True)
+        if row is None:
+            return
+        row.status, row.error, row.updated_at = ERRORED, message[:2000], current_clock().now()
+        self.session.flush()
+        self.listener.instance_errored(self.session, row, message)
+
+    def retry(self, instance_id: int) -> Loaded:
+        """Put an errored instance back to running and run its engine steps again; due
+        timers it missed are fired by the next sweep."""
+        loaded = self.load(instance_id)
+        assert loaded is not None
+        if loaded.row.status != ERRORED:
+            raise EngineError(f"process instance {instance_id} is {loaded.row.status}, not errored")
+        loaded.row.status, loaded.row.error = RUNNING, None
+        self._advance(loaded, loaded.workflow.do_engine_steps)
+        return loaded
+
+    def _advance(self, loaded: Loaded, step: Any) -> None:
+        try:
+            step()
+            self._reevaluate_timers(loaded)
+        except Exception as error:  # a script or expression failed
+            raise ScriptFailure(loaded.row.id, f"{type(error).__name__}: {error}") from error
+        self._mirror(loaded)
+
+    def _reevaluate_timers(self, loaded: Loaded) -> None:
+        for spiff_task in _waiting_timers(loaded.workflow):
+            definition = spiff_task.task_spec.event_definition
+            old = spiff_task._get_internal_data("event_value")
+            if old is None or not isinstance(definition, TimeDateEventDefinition):
+                continue  # durations and cycles count from when they started: nothing to redo
+            new = self.script_engine.evaluate(spiff_task, definition.expression)
+            if new != old:
+                spiff_task._set_internal_data(event_value=new)
+        loaded.workflow.refresh_timers()
+
+    def _mirror(self, loaded: Loaded) -> None:
+        now = current_clock().now()
+        workflow, row = loaded.workflow, loaded.row
+        ready = {str(t.id): t for t in _ready_user_tasks(workflow)}
+        waiting = {str(t.id): t for t in _waiting_timers(workflow)}
+        for uuid, timer in list(loaded.timers.items()):
+            if uuid not in waiting and timer.status == WAITING:
+                timer.status = CANCELLED
+        for uuid, spiff_task in waiting.items():
+            due = TimerEventDefinition.get_datetime(spiff_task._get_internal_data("event_value"))
+            timer = loaded.timers.get(uuid)
+            if timer is None:
+                timer = _timer_row(row, spiff_task, due, now)
+                self.session.add(timer)
+                loaded.timers[uuid] = timer
+            elif timer.due_at != due:
+                old, timer.due_at = timer.due_at, due
+                self.listener.timer_moved(self.session, row, timer, old)
+        for uuid, task in list(loaded.tasks.items()):
+            if uuid not in ready and task.status == READY:
+                task.status = DONE if _is_done(workflow, uuid) else CANCELLED
+                task.completed_at = now
+                self.listener.task_closed(self.session, row, task)
+                del loaded.tasks[uuid]
+        opened = []
+        for uuid, spiff_task in ready.items():
+            if uuid not in loaded.tasks:
+                department = spiff_task.data.get("department_id", workflow.data.get("department_id"))
+                task = _task_row(row, spiff_task, now, department)
+                self.session.add(task)
+                loaded.tasks[uuid] = task
+                opened.append(task)
+        self._set_due_dates(loaded, ready)
+        row.state = self.serializer.dump(workflow)
+        row.updated_at = now
+        finished = workflow.completed and row.status == RUNNING
+        if finished:
+            row.status, row.completed_at = COMPLETED, now
+        self.session.flush()
+        for task in opened:
+            self.listener.task_opened(self.session, row, task)
+        if finished:
+            self.listener.instance_completed(self.session, row, _final_data(workflow))
+
+    def _set_due_dates(self, loaded: Loaded, ready: dict[str, Task]) -> None:
+        deadlines: dict[str, datetime] = {}
+        for timer in loaded.timers.values():
+            if timer.status == WAITING and timer.kind == "deadline" and timer.attached_to:
+                current = deadlines.get(timer.attached_to)
+                deadlines[timer.attached_to] = min(current, timer.due_at) if current else timer.due_at
+        for uuid, spiff_task in ready.items():
+            dues = [deadlines[b] for b in _enclosing_ids(loaded.workflow, spiff_task) if b in deadlines]
+            loaded.tasks[uuid].due_at = min(dues) if dues else None
+
+
+# -- SpiffWorkflow helpers ---------------------------------------------------------------
+def _all_workflows(workflow: BpmnWorkflow) -> list[Any]:
+    return [workflow, *workflow.subprocesses.values()]
+
+
+def _ready_user_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
+    for wf in _all_workflows(workflow):
+        yield from wf.get_tasks(state=TaskState.READY, manual=True)
+
+
+def _waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
+    return [t for t in workflow.event_manager.tasks.values()
+            if t.state == TaskState.WAITING and isinstance(t.task_spec.event_definition, TimerEventDefinition)]
+
+
+def _find_task(workflow: BpmnWorkflow, uuid: str) -> Task | None:
+    return workflow.get_task_from_id(UUID(uuid))
+
+
+def _is_done(workflow: BpmnWorkflow, uuid: str) -> bool:
+    task = _find_task(workflow, uuid)
+    return task is not None and task.state == TaskState.COMPLETED
+
+
+def _enclosing_ids(workflow: BpmnWorkflow, spiff_task: Task) -> list[str]:
+    """The task's bpmn id and those of the subprocesses around it, innermost first."""
+    ids = [spiff_task.task_spec.bpmn_id]
+    parent_id = spiff_task.workflow.parent_task_id
+    while parent_id is not None:
+        host = workflow.get_task_from_id(parent_id)
+        ids.append(host.task_spec.bpmn_id)
+        parent_id = host.workflow.parent_task_id
+    return ids
+
+
+def _properties(spiff_task: Task) -> dict[str, str]:
+    extensions = getattr(spiff_task.task_spec, "extensions", None) or {}
+    return dict(extensions.get("properties", {}))
+
+
+def _task_row(instance: ProcessInstance, spiff_task: Task, now: datetime, department_id: Any) -> HumanTask:
+    spec = spiff_task.task_spec
+    props = _properties(spiff_task)
+    role = LANE_ROLES.get(spec.lane or "")
+    return HumanTask(instance_id=instance.id, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
+                     name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, role=role,
+                     department_id=int(department_id) if role in DEPARTMENT_ROLES and department_id else None,
+                     form=props.get("form"), stage=props.get("stage"), status=READY, created_at=now)
+
+
+def _timer_row(instance: ProcessInstance, spiff_task: Task, due: datetime, now: datetime) -> Timer:
+    spec = spiff_task.task_spec
+    props = _properties(spiff_task)
+    kind = props.get("timerKind", "other")
+    parent = spiff_task.parent
+    attached = None
+    if parent is not None and parent.task_spec.name.endswith(".BoundaryEventSplit"):
+        attached = parent.task_spec.name.removesuffix(".BoundaryEventSplit")
+    return Timer(instance_id=instance.id, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
+                 name=spec.bpmn_name or spec.bpmn_id, kind=kind if kind in TIMER_KINDS else "other",
+                 clock=props.get("clock"), attached_to=attached, due_at=due, status=WAITING, created_at=now)
+
+
+def _final_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    end = workflow.get_tasks(state=TaskState.COMPLETED)
+    return dict(end[-1].data) if end else dict(workflow.data)
+
+
+def lock_instance(session: Session, instance_id: int, *, skip_locked: bool = False) -> bool:
+    """Take the instance's write lock for this transaction; False if it does not exist
+    (or, with ``skip_locked``, another transaction holds it).
+
+    Every writer of an instance, its task rows and its timer rows takes this lock first,
+    so two writers of one instance never interleave and never deadlock. PostgreSQL locks
+    the row; SQLite has one writer for the whole database, taken here by a write.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        result = session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                 .values(revision=ProcessInstance.revision)
+                                 .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+    query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
+    query = query.with_for_update(skip_locked=True) if skip_locked else query.with_for_update()
+    return session.scalar(query) is not None
