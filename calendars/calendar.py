@@ -169,9 +169,25 @@ class ChinaCalendar(China):  # type: ignore[misc]  # workalendar is untyped
     def remaining_working_days(self, now: datetime, deadline: datetime) -> int:
         """Working days left until ``deadline``: 0 when it is today, negative when
         overdue (exact rule in the module docstring)."""
-        today = shanghai_date(now, "now")
-        due = shanghai_date(deadline, "deadline")
-        lookup = self.registry.snapshot().table
-        if due >= today:
-            return tables.between(lookup, today, due)
-        return -tables.between(lookup, due, tables.on_or_after(lookup, today))
+        return _remaining(self.registry.snapshot().table, now, deadline)
+
+    # -- provisional variants: a year without data counts only weekends and 1 January ---
+    def provisional_add_working_days(self, day: date, delta: int) -> tuple[date, bool]:
+        """:meth:`add_working_days`; the flag is True when a year without data was used."""
+        day = as_date(day, "day")
+        check_count(delta, "delta", None)
+        lookup = ProvisionalLookup(self.registry.snapshot())
+        return tables.add(lookup, day, delta), lookup.used
+
+    def provisional_remaining_working_days(self, now: datetime, deadline: datetime) -> tuple[int, bool]:
+        """:meth:`remaining_working_days`; the flag is True when a year without data was used."""
+        lookup = ProvisionalLookup(self.registry.snapshot())
+        return _remaining(lookup, now, deadline), lookup.used
+
+
+def _remaining(lookup: tables.Lookup, now: datetime, deadline: datetime) -> int:
+    today = shanghai_date(now, "now")
+    due = shanghai_date(deadline, "deadline")
+    if due >= today:
+        return tables.between(lookup, today, due)
+    return -tables.between(lookup, due, tables.on_or_after(lookup, today))

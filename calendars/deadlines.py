@@ -64,6 +64,17 @@ def remaining_working_days(now: datetime, deadline: datetime) -> int:
     return default_calendar().remaining_working_days(now, deadline)
 
 
+def provisional_add_working_days(d: date, n: int) -> tuple[date, bool]:
+    """:func:`add_working_days`, treating only weekends and 1 January as days off in years
+    without data; the flag is True when such a year was consulted."""
+    return default_calendar().provisional_add_working_days(d, n)
+
+
+def provisional_remaining_working_days(now: datetime, deadline: datetime) -> tuple[int, bool]:
+    """:func:`remaining_working_days`, likewise provisional for years without data."""
+    return default_calendar().provisional_remaining_working_days(now, deadline)
+
+
 def covered_years() -> list[int]:
     """Years with holiday data in the default calendar, ascending."""
     return default_calendar().covered_years()
