@@ -62,6 +62,8 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": _positive_int(raw, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        "SWEEP_IN_WEB": _flag(raw, "SWEEP_IN_WEB", False),
+        "SWEEP_INTERVAL": _positive_int(raw, "SWEEP_INTERVAL", 5),
     }
     settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
     if "WTF_CSRF_ENABLED" in raw:  # tests of views may switch it off explicitly

@@ -24,6 +24,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import current_clock
+from .script_helpers import tracking_provisional
 from .serializer import InstanceSerializer
 from .specs import SpecRegistry
 from .tables import (CANCELLED, COMPLETED, DONE, ERRORED, FIRED, READY, RUNNING, TIMER_KINDS, WAITING,
@@ -52,6 +53,7 @@ class EngineListener:
 
     def task_opened(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None: ...
     def task_closed(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None: ...
+    def timer_set(self, session: Session, instance: ProcessInstance, timer: Timer) -> None: ...
     def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer) -> None: ...
     def timer_moved(self, session: Session, instance: ProcessInstance, timer: Timer, old: datetime) -> None: ...
     def instance_completed(self, session: Session, instance: ProcessInstance, data: dict[str, Any]) -> None: ...
@@ -64,6 +66,7 @@ class Loaded:
     workflow: BpmnWorkflow
     tasks: dict[str, HumanTask] = field(default_factory=dict)  # open rows by task uuid
     timers: dict[str, Timer] = field(default_factory=dict)  # waiting rows by task uuid
+    provisional: dict[str, bool] = field(default_factory=dict)  # timer uuid -> value is provisional
 
 
 class Engine:
@@ -198,7 +201,9 @@ class Engine:
             old = spiff_task._get_internal_data("event_value")
             if old is None or not isinstance(definition, TimeDateEventDefinition):
                 continue  # durations and cycles count from when they started: nothing to redo
-            new = self.script_engine.evaluate(spiff_task, definition.expression)
+            with tracking_provisional() as used:
+                new = self.script_engine.evaluate(spiff_task, definition.expression)
+            loaded.provisional[str(spiff_task.id)] = bool(used)
             if new != old:
                 spiff_task._set_internal_data(event_value=new)
         loaded.workflow.refresh_timers()
@@ -208,18 +213,22 @@ class Engine:
         workflow, row = loaded.workflow, loaded.row
         ready = {str(t.id): t for t in _ready_user_tasks(workflow)}
         waiting = {str(t.id): t for t in _waiting_timers(workflow)}
+        new_timers: list[Timer] = []
         for uuid, timer in list(loaded.timers.items()):
             if uuid not in waiting and timer.status == WAITING:
                 timer.status = CANCELLED
         for uuid, spiff_task in waiting.items():
             due = TimerEventDefinition.get_datetime(spiff_task._get_internal_data("event_value"))
             timer = loaded.timers.get(uuid)
+            provisional = loaded.provisional.get(uuid, False)
             if timer is None:
                 timer = _timer_row(row, spiff_task, due, now)
+                timer.provisional = provisional
                 self.session.add(timer)
                 loaded.timers[uuid] = timer
-            elif timer.due_at != due:
-                old, timer.due_at = timer.due_at, due
+                new_timers.append(timer)
+            elif timer.due_at != due or timer.provisional != provisional:
+                old, timer.due_at, timer.provisional = timer.due_at, due, provisional
                 self.listener.timer_moved(self.session, row, timer, old)
         for uuid, task in list(loaded.tasks.items()):
             if uuid not in ready and task.status == READY:
@@ -242,6 +251,8 @@ class Engine:
         if finished:
             row.status, row.completed_at = COMPLETED, now
         self.session.flush()
+        for timer in new_timers:
+            self.listener.timer_set(self.session, row, timer)
         for task in opened:
             self.listener.task_opened(self.session, row, task)
         if finished:

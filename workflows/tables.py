@@ -116,6 +116,8 @@ class Timer(Base):
     clock: Mapped[str | None] = mapped_column(String(16))  # contact / rectify / close
     attached_to: Mapped[str | None] = mapped_column(String(64))  # bpmn id of the host activity
     due_at: Mapped[datetime]
+    # Computed while a calendar year it needs was missing (weekends and 1 January only).
+    provisional: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default=WAITING)
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]

@@ -85,6 +85,7 @@ cli = HcpGroup(
 def register_cli(app: Flask) -> None:
     from .calendar import calendar_group
     from .db import db_group
+    from .engine import bpmn_group, engine_group, sweep_command, worker_command
     from .demo import seed_demo
     from .keys import keys_group
 
@@ -92,6 +93,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(seed_demo)
     app.cli.add_command(keys_group)
+    for command in (bpmn_group, engine_group, sweep_command, worker_command):
+        app.cli.add_command(command)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..services import calendar_years
+from ..services.cases import recompute_open_deadlines
 from . import CommandFailed
 
 WEEKDAYS = "一二三四五六日"
@@ -54,6 +55,8 @@ def load(file: Path, loaded_by: str | None) -> None:
         return
     db.session.commit()
     calendar_years.sync_calendar(db.session)
+    looked_at = recompute_open_deadlines(db.session)
+    db.session.commit()
     data = calendar_years.years_in_force(db.session)[result.year].data
     before = f"replacing the {result.replaced.describe()}" if result.replaced else "a year not covered before"
     click.echo(f"{result.year}: stored as database version {result.stored.id} from {file.name} "
@@ -66,6 +69,7 @@ def load(file: Path, loaded_by: str | None) -> None:
                             ("make-up working days removed", changes.removed_workdays)):
             if days:
                 click.echo(f"  {label}: {_days(days)}")
+    click.echo(f"deadlines of {looked_at} running cases recomputed (changes are in each case's history)")
 
 
 @calendar_group.command("show", help="Print a year's days off and make-up working days.")

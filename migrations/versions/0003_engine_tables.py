@@ -88,6 +88,7 @@ def upgrade() -> None:
     sa.Column('clock', sa.String(length=16), nullable=True),
     sa.Column('attached_to', sa.String(length=64), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('provisional', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('fired_at', sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,93 @@
+"""``hcp sweep``, ``hcp worker``, ``hcp bpmn``, ``hcp engine``: running the case engine."""
+
+from __future__ import annotations
+
+import getpass
+import signal
+from types import FrameType
+
+import click
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import current_app
+from flask.cli import with_appcontext
+
+from workflows.engine import EngineError
+from workflows.specs import BpmnFileError
+
+from ..extensions import db
+from ..services.engine_runtime import deploy_shipped, make_engine
+from ..sweeper import schedule, sweep_once
+from . import CommandFailed
+
+
+@click.command("sweep", help="Fire the timers that are due (one sweep).")
+@click.option("--once", is_flag=True, required=True, help="Run one sweep and exit (for cron or demos).")
+@with_appcontext
+def sweep_command(once: bool) -> None:
+    result = sweep_once(current_app._get_current_object())
+    click.echo(f"fired {result.fired} timers in {result.instances} cases"
+               + (f"; {result.skipped} cases busy elsewhere" if result.skipped else ""))
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    if result.errors:
+        raise SystemExit(1)
+
+
+@click.command("worker", help="Sweep timers every few seconds until stopped (SIGTERM or Ctrl-C).")
+@click.option("--interval", type=click.IntRange(1, 3600), default=None,
+              help="Seconds between sweeps (default HCP_SWEEP_INTERVAL, 5).")
+@with_appcontext
+def worker_command(interval: int | None) -> None:
+    app = current_app._get_current_object()
+    seconds = interval or app.config["SWEEP_INTERVAL"]
+    scheduler = BlockingScheduler(timezone="UTC")
+    schedule(app, scheduler, seconds)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:  # stopped before the first sweep was scheduled
+            raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"worker: sweeping every {seconds} s (Ctrl-C to stop)")
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        pass
+
+
+@click.group("bpmn", help="Process files: deploy the shipped versions.")
+def bpmn_group() -> None:
+    pass
+
+
+@bpmn_group.command("deploy-shipped", help="Deploy the files in bpmn/ as a new version (if they changed); "
+                    "new cases use it, running cases stay on theirs.")
+@click.option("--note", default="shipped process files", help="What changed.")
+@with_appcontext
+def deploy_shipped_command(note: str) -> None:
+    try:
+        deployment = deploy_shipped(db.session, getpass.getuser(), note)
+    except BpmnFileError as error:
+        raise CommandFailed(str(error)) from None
+    db.session.commit()
+    click.echo(f"deployed version {deployment.version} ({deployment.sha256[:12]}), "
+               f"{len(deployment.bpmn_files)} BPMN files, {len(deployment.form_files)} forms")
+
+
+@click.group("engine", help="Process instances: retry after an error.")
+def engine_group() -> None:
+    pass
+
+
+@engine_group.command("retry", help="Put an errored instance back to running (after fixing the cause).")
+@click.argument("instance_id", type=click.IntRange(min=1))
+@with_appcontext
+def retry_command(instance_id: int) -> None:
+    try:
+        make_engine(db.session).retry(instance_id)
+    except EngineError as error:
+        raise CommandFailed(str(error)) from None
+    db.session.commit()
+    click.echo(f"instance {instance_id} is running again; due timers fire at the next sweep")

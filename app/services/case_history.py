@@ -1,0 +1,103 @@
+"""A case's history, and the engine listener that keeps the case row in step with its
+process: stage, deadlines, overdue flag, outcome — each change with its history event, in
+the transaction that made it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.clock import current_clock
+from workflows.engine import EngineListener
+from workflows.tables import HumanTask, ProcessInstance, Timer
+
+from ..models import Case, CaseEvent, CaseOutcome, CaseStage, CaseStatus, User
+
+SYSTEM = "system"
+TIMER = "timer"
+# Which case column a clock's deadline timer keeps.
+CLOCK_COLUMNS = {"contact": "contact_due_at", "rectify": "rectify_due_at", "close": "close_due_at"}
+
+
+def record(session: Session, case: Case, event: str, *, actor: User | str = SYSTEM,
+           data: dict[str, Any] | None = None, at: datetime | None = None) -> CaseEvent:
+    """Append an event (named ``subject_past_verb``) to the case's history."""
+    last = session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id))
+    entry = CaseEvent(case_id=case.id, seq=(last or 0) + 1, event=event,
+                      actor_id=actor.id if isinstance(actor, User) else None,
+                      actor=actor.username if isinstance(actor, User) else actor,
+                      occurred_at=at or current_clock().now(), data=data or {})
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+class CaseListener(EngineListener):
+    """Turns engine events into case history and case-row updates."""
+
+    def _case(self, session: Session, instance: ProcessInstance) -> Case:
+        case = session.scalar(select(Case).where(Case.case_no == instance.business_key))
+        if case is None:
+            raise LookupError(f"no case for process instance {instance.id} ({instance.business_key})")
+        return case
+
+    def task_opened(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None:
+        case = self._case(session, instance)
+        if task.stage:
+            case.stage = CaseStage(task.stage)
+        record(session, case, "task_opened", data={"task": task.bpmn_id, "name": task.name, "role": task.role,
+                                                  "department_id": task.department_id,
+                                                  "due_at": _iso(task.due_at)})
+
+    def task_closed(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None:
+        if task.status == "cancelled":
+            record(session, self._case(session, instance), "task_cancelled",
+                   data={"task": task.bpmn_id, "name": task.name})
+
+    def timer_set(self, session: Session, instance: ProcessInstance, timer: Timer) -> None:
+        column = CLOCK_COLUMNS.get(timer.clock or "")
+        if timer.kind == "deadline" and column:
+            case = self._case(session, instance)
+            setattr(case, column, timer.due_at)
+            case.deadlines_provisional = timer.provisional
+
+    def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer) -> None:
+        case = self._case(session, instance)
+        data = {"timer": timer.bpmn_id, "name": timer.name, "clock": timer.clock, "due_at": _iso(timer.due_at)}
+        if timer.kind == "warning":
+            record(session, case, "deadline_warned", actor=TIMER, data=data)
+        elif timer.kind == "deadline":
+            case.overdue = True
+            record(session, case, "deadline_missed", actor=TIMER, data=data)
+            record(session, case, "case_escalated", actor=TIMER, data={**data, "to": "supervisor"})
+        else:
+            record(session, case, "timer_fired", actor=TIMER, data=data)
+
+    def timer_moved(self, session: Session, instance: ProcessInstance, timer: Timer, old: datetime) -> None:
+        case = self._case(session, instance)
+        self.timer_set(session, instance, timer)
+        record(session, case, "deadline_recomputed", data={
+            "timer": timer.bpmn_id, "kind": timer.kind, "clock": timer.clock,
+            "old": _iso(old), "new": _iso(timer.due_at), "provisional": timer.provisional})
+
+    def instance_completed(self, session: Session, instance: ProcessInstance, data: dict[str, Any]) -> None:
+        case = self._case(session, instance)
+        case.status, case.stage, case.closed_at = CaseStatus.CLOSED, CaseStage.CLOSED, current_clock().now()
+        outcome = data.get("outcome")
+        case.outcome = CaseOutcome(outcome) if outcome in {o.value for o in CaseOutcome} else None
+        if case.outcome is CaseOutcome.APPEAL_UPHELD:
+            # R10: an upheld appeal excludes the rating from statistics; it is never deleted.
+            case.rating.excluded = True
+            case.rating.excluded_reason = f"申诉成立（{data.get('appeal_reason', '')}）".replace("（）", "")
+        record(session, case, "case_closed", data={"outcome": outcome,
+                                                  "excluded": case.rating.excluded})
+
+    def instance_errored(self, session: Session, instance: ProcessInstance, message: str) -> None:
+        record(session, self._case(session, instance), "instance_errored", data={"error": message})

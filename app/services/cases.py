@@ -1,0 +1,97 @@
+"""Cases: one per bad rating, run by a ``bad_review`` process instance (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import calendars
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.tables import RUNNING, WAITING, ProcessInstance, Timer
+
+from ..models import Case, CaseStage, CaseStatus, Rating
+from . import calendar_years
+from .case_history import record
+from .engine_runtime import current_deployment, make_engine
+
+PROCESS_ID = "bad_review"
+CONTACT_DAYS, RECTIFY_DAYS = 3, 5  # R7
+
+
+class CaseError(ValueError):
+    """A case operation is refused; nothing was changed."""
+
+
+def case_number(rating: Rating) -> str:
+    """CP + date received (Beijing) + the rating's number: unique, readable, sortable."""
+    return f"CP{rating.received_at.astimezone(calendars.SHANGHAI):%Y%m%d}{rating.id:07d}"
+
+
+def _planned_deadline(received_at: datetime, days: int) -> tuple[datetime, bool]:
+    """The deadline, or a provisional one (weekends and 1 January off) while a needed
+    calendar year is missing (DESIGN.md §3); the flag says which."""
+    try:
+        return calendars.deadline(received_at, days), False
+    except calendars.CalendarYearMissing:
+        return calendars.provisional_deadline(received_at, days)
+
+
+def open_case(session: Session, rating: Rating) -> Case:
+    """Open the case of a bad rating and start its process, in the caller's transaction
+    (intake commits the rating, its case and the first tasks together)."""
+    if not rating.level.is_bad:
+        raise CaseError(f"rating {rating.id} is {rating.level.label}: only 不满意 and 非常不满意 open a case")
+    if session.scalar(select(Case.id).where(Case.rating_id == rating.id)) is not None:
+        raise CaseError(f"rating {rating.id} already has a case")
+    calendar_years.sync_calendar(session)
+    contact_due, contact_provisional = _planned_deadline(rating.received_at, CONTACT_DAYS)
+    rectify_due, rectify_provisional = _planned_deadline(rating.received_at, RECTIFY_DAYS)
+    case = Case(case_no=case_number(rating), rating=rating, department_id=rating.department_id,
+                status=CaseStatus.OPEN, stage=CaseStage.ROUTING, received_at=rating.received_at,
+                contact_due_at=contact_due if rating.real_name else None, rectify_due_at=rectify_due,
+                deadlines_provisional=contact_provisional or rectify_provisional)
+    session.add(case)
+    session.flush()
+    record(session, case, "case_opened", data={
+        "rating_id": rating.id, "level": rating.level.value, "real_name": rating.real_name,
+        "department_id": rating.department_id, "received_at": rating.received_at.isoformat(),
+        "deadlines_provisional": case.deadlines_provisional})
+    deployment = current_deployment(session)
+    instance = make_engine(session).start(deployment, PROCESS_ID, case.case_no, {
+        "case_no": case.case_no, "department_id": rating.department_id, "real_name": rating.real_name,
+        "level": rating.level.value,
+        "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()})
+    case.instance_id = instance.id
+    record(session, case, "instance_started", data={"instance_id": instance.id, "process": PROCESS_ID,
+                                                   "version": deployment.version})
+    return case
+
+
+def recompute_open_deadlines(session: Session) -> int:
+    """After calendar data changed: re-evaluate the waiting timers of every running case
+    (each move is recorded as ``deadline_recomputed``). Returns the instances looked at."""
+    calendar_years.sync_calendar(session)
+    ids = session.scalars(select(ProcessInstance.id).where(ProcessInstance.status == RUNNING)
+                          .order_by(ProcessInstance.id)).all()
+    engine = make_engine(session)
+    for instance_id in ids:
+        loaded = engine.load(instance_id)
+        if loaded is not None:
+            engine.recompute_timers(loaded)
+    # Cases whose clocks have not started yet (no waiting deadline timer) keep planned
+    # deadlines on the case row: compute those again too.
+    timed = select(Timer.instance_id).where(Timer.status == WAITING, Timer.kind == "deadline")
+    for case in session.scalars(select(Case).where(Case.status == CaseStatus.OPEN,
+                                                   Case.deadlines_provisional.is_(True),
+                                                   Case.instance_id.not_in(timed))):
+        contact, contact_provisional = _planned_deadline(case.received_at, CONTACT_DAYS)
+        rectify, rectify_provisional = _planned_deadline(case.received_at, RECTIFY_DAYS)
+        if case.contact_due_at is not None:
+            case.contact_due_at = contact
+        case.rectify_due_at = rectify
+        case.deadlines_provisional = contact_provisional or rectify_provisional
+        record(session, case, "deadlines_recomputed", data={
+            "contact_due_at": case.contact_due_at.isoformat() if case.contact_due_at else None,
+            "rectify_due_at": rectify.isoformat(), "provisional": case.deadlines_provisional})
+    return len(ids)
