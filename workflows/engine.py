@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
@@ -29,6 +30,8 @@ from .serializer import InstanceSerializer
 from .specs import SpecRegistry
 from .tables import (CANCELLED, COMPLETED, DONE, ERRORED, FIRED, READY, RUNNING, TIMER_KINDS, WAITING,
                      Deployment, HumanTask, ProcessInstance, Timer)
+
+_SERIALIZER = InstanceSerializer()  # stateless: one for the process
 
 # Lanes are roles (bpmn/README.md); handler and lead work their case's department.
 LANE_ROLES = {"部门经办人": "handler", "部门负责人": "lead", "审核员": "verifier", "效能监督员": "supervisor"}
@@ -76,19 +79,18 @@ class Engine:
         self.specs = specs
         self.script_engine = script_engine
         self.listener = listener or EngineListener()
-        self.serializer = InstanceSerializer()
+        self.serializer = _SERIALIZER
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self, deployment: Deployment, process_id: str, business_key: str,
               data: dict[str, Any]) -> ProcessInstance:
-        specs = self.specs.get(deployment.id, deployment.bpmn_files, process_id)
+        specs = self.specs.get(deployment.id, lambda: deployment.bpmn_files, process_id)
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         now = current_clock().now()
         row = ProcessInstance(deployment=deployment, process_id=process_id, business_key=business_key,
                               status=RUNNING, state={}, created_at=now, updated_at=now)
         self.session.add(row)
-        self.session.flush()
         self._advance(Loaded(row, workflow), workflow.do_engine_steps)
         return row
 
@@ -106,7 +108,7 @@ class Engine:
         if row is None:
             raise EngineError(f"process instance {instance_id} does not exist")
         deployment = row.deployment
-        specs = self.specs.get(deployment.id, deployment.bpmn_files, row.process_id)
+        specs = self.specs.get(deployment.id, lambda: deployment.bpmn_files, row.process_id)
         workflow = self.serializer.load(row.state, specs, self.script_engine)
         loaded = Loaded(row, workflow)
         for task in self.session.scalars(select(HumanTask).where(
@@ -121,7 +123,8 @@ class Engine:
         """Complete a READY user task with its (validated) form data."""
         loaded = self.load(task_row.instance_id)
         assert loaded is not None
-        self.session.refresh(task_row)
+        self.session.flush()
+        self.session.refresh(task_row)  # as it is now that we hold the lock
         if task_row.status != READY:
             raise EngineError(f"task {task_row.bpmn_id} is {task_row.status}, no longer open")
         if loaded.row.status != RUNNING:
@@ -313,7 +316,7 @@ def _task_row(instance: ProcessInstance, spiff_task: Task, now: datetime, depart
     spec = spiff_task.task_spec
     props = _properties(spiff_task)
     role = LANE_ROLES.get(spec.lane or "")
-    return HumanTask(instance_id=instance.id, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
+    return HumanTask(instance=instance, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
                      name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, role=role,
                      department_id=int(department_id) if role in DEPARTMENT_ROLES and department_id else None,
                      form=props.get("form"), stage=props.get("stage"), status=READY, created_at=now)
@@ -327,7 +330,7 @@ def _timer_row(instance: ProcessInstance, spiff_task: Task, due: datetime, now: 
     attached = None
     if parent is not None and parent.task_spec.name.endswith(".BoundaryEventSplit"):
         attached = parent.task_spec.name.removesuffix(".BoundaryEventSplit")
-    return Timer(instance_id=instance.id, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
+    return Timer(instance=instance, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
                  name=spec.bpmn_name or spec.bpmn_id, kind=kind if kind in TIMER_KINDS else "other",
                  clock=props.get("clock"), attached_to=attached, due_at=due, status=WAITING, created_at=now)
 
@@ -345,11 +348,23 @@ def lock_instance(session: Session, instance_id: int, *, skip_locked: bool = Fal
     so two writers of one instance never interleave and never deadlock. PostgreSQL locks
     the row; SQLite has one writer for the whole database, taken here by a write.
     """
+    session.connection()  # begins the transaction if none is open
+    held = _LOCKS.setdefault(session.get_transaction(), set())
+    if instance_id in held:
+        return True
     if session.get_bind().dialect.name == "sqlite":
         result = session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
                                  .values(revision=ProcessInstance.revision)
                                  .execution_options(synchronize_session=False))
-        return result.rowcount == 1
-    query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
-    query = query.with_for_update(skip_locked=True) if skip_locked else query.with_for_update()
-    return session.scalar(query) is not None
+        locked = result.rowcount == 1
+    else:
+        query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
+        query = query.with_for_update(skip_locked=True) if skip_locked else query.with_for_update()
+        locked = session.scalar(query) is not None
+    if locked:
+        held.add(instance_id)
+    return locked
+
+
+# Instance locks held by each open transaction (a lock lasts until its transaction ends).
+_LOCKS: WeakKeyDictionary[SessionTransaction, set[int]] = WeakKeyDictionary()

@@ -11,6 +11,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,14 +93,16 @@ class SpecRegistry:
         self._cache: OrderedDict[tuple[int, str], ProcessSpecs] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, deployment_id: int, bpmn_files: dict[str, str], process_id: str) -> ProcessSpecs:
+    def get(self, deployment_id: int, bpmn_files: dict[str, str] | Callable[[], dict[str, str]],
+            process_id: str) -> ProcessSpecs:
+        """``bpmn_files`` may be a callable, called only when the specs are not cached."""
         key = (deployment_id, process_id)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
-        specs = parse_process(bpmn_files, process_id)
+        specs = parse_process(bpmn_files() if callable(bpmn_files) else bpmn_files, process_id)
         with self._lock:
             self._cache[key] = specs
             while len(self._cache) > self._capacity:

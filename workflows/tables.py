@@ -32,8 +32,9 @@ class Deployment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(unique=True)
-    bpmn_files: Mapped[dict[str, Any]]  # file name -> XML text
-    form_files: Mapped[dict[str, Any]]  # form name -> definition (JSON object)
+    # Loaded only when used: specs and forms are cached per deployment.
+    bpmn_files: Mapped[dict[str, Any]] = mapped_column(deferred=True)  # file name -> XML text
+    form_files: Mapped[dict[str, Any]] = mapped_column(deferred=True)  # form name -> definition
     sha256: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(200), default="")
     deployed_by: Mapped[str] = mapped_column(String(64))

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows.tables import ProcessInstance
+
 from .base import Base, BigId
 from .department import Department
 from .rating import Rating
@@ -78,6 +80,7 @@ class Case(Base):
 
     rating: Mapped[Rating] = relationship()
     department: Mapped[Department] = relationship()
+    instance: Mapped[ProcessInstance | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Case {self.case_no} {self.stage.value}>"

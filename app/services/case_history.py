@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from workflows.clock import current_clock
 from workflows.engine import EngineListener
@@ -22,16 +23,40 @@ TIMER = "timer"
 CLOCK_COLUMNS = {"contact": "contact_due_at", "rectify": "rectify_due_at", "close": "close_due_at"}
 
 
+def _per_transaction(session: Session, kind: str) -> dict[Any, Any]:
+    """A cache that lives exactly as long as the session's current transaction."""
+    session.connection()  # begins the transaction if none is open
+    caches = _CACHES.setdefault(session.get_transaction(), {})
+    return caches.setdefault(kind, {})
+
+
+# The writer of a case holds its instance's lock for the whole transaction, so the
+# sequence numbers it hands out cannot collide with another writer's.
+_CACHES: WeakKeyDictionary[SessionTransaction, dict[str, dict[Any, Any]]] = WeakKeyDictionary()
+
+
+def _next_seq(session: Session, case: Case) -> int:
+    counters = _per_transaction(session, "seq")
+    if case not in counters:  # a case not yet in the database has no history
+        counters[case] = 0 if case.id is None else session.scalar(
+            select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0
+    counters[case] += 1
+    return counters[case]
+
+
+def register(session: Session, case: Case) -> None:
+    """Make a case that is not flushed yet known to the listener in this transaction."""
+    _per_transaction(session, "case")[case.case_no] = case
+
+
 def record(session: Session, case: Case, event: str, *, actor: User | str = SYSTEM,
            data: dict[str, Any] | None = None, at: datetime | None = None) -> CaseEvent:
     """Append an event (named ``subject_past_verb``) to the case's history."""
-    last = session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id))
-    entry = CaseEvent(case_id=case.id, seq=(last or 0) + 1, event=event,
+    entry = CaseEvent(case=case, seq=_next_seq(session, case), event=event,
                       actor_id=actor.id if isinstance(actor, User) else None,
                       actor=actor.username if isinstance(actor, User) else actor,
                       occurred_at=at or current_clock().now(), data=data or {})
     session.add(entry)
-    session.flush()
     return entry
 
 
@@ -43,9 +68,13 @@ class CaseListener(EngineListener):
     """Turns engine events into case history and case-row updates."""
 
     def _case(self, session: Session, instance: ProcessInstance) -> Case:
-        case = session.scalar(select(Case).where(Case.case_no == instance.business_key))
+        cases = _per_transaction(session, "case")
+        case = cases.get(instance.business_key)
         if case is None:
-            raise LookupError(f"no case for process instance {instance.id} ({instance.business_key})")
+            case = session.scalar(select(Case).where(Case.case_no == instance.business_key))
+            if case is None:
+                raise LookupError(f"no case for process instance {instance.id} ({instance.business_key})")
+            cases[instance.business_key] = case
         return case
 
     def task_opened(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None:

@@ -38,7 +38,8 @@ def _locked(session: Session, task_id: int) -> tuple[HumanTask, Case]:
     if task is None:
         raise TaskError("任务不存在")
     lock_instance(session, task.instance_id)
-    session.refresh(task)
+    session.flush()
+    session.refresh(task)  # as it is now that we hold the lock
     case = session.scalar(select(Case).where(Case.instance_id == task.instance_id))
     if case is None:
         raise TaskError("任务不属于任何工单")

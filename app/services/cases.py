@@ -12,7 +12,7 @@ from workflows.tables import RUNNING, WAITING, ProcessInstance, Timer
 
 from ..models import Case, CaseStage, CaseStatus, Rating
 from . import calendar_years
-from .case_history import record
+from .case_history import record, register
 from .engine_runtime import current_deployment, make_engine
 
 PROCESS_ID = "bad_review"
@@ -52,7 +52,7 @@ def open_case(session: Session, rating: Rating) -> Case:
                 contact_due_at=contact_due if rating.real_name else None, rectify_due_at=rectify_due,
                 deadlines_provisional=contact_provisional or rectify_provisional)
     session.add(case)
-    session.flush()
+    register(session, case)
     record(session, case, "case_opened", data={
         "rating_id": rating.id, "level": rating.level.value, "real_name": rating.real_name,
         "department_id": rating.department_id, "received_at": rating.received_at.isoformat(),
@@ -62,9 +62,10 @@ def open_case(session: Session, rating: Rating) -> Case:
         "case_no": case.case_no, "department_id": rating.department_id, "real_name": rating.real_name,
         "level": rating.level.value,
         "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()})
-    case.instance_id = instance.id
+    case.instance = instance
     record(session, case, "instance_started", data={"instance_id": instance.id, "process": PROCESS_ID,
                                                    "version": deployment.version})
+    session.flush()  # the caller gets a case with its ids set
     return case
 
 
