@@ -119,12 +119,18 @@ class Engine:
             loaded.timers[timer.task_uuid] = timer
         return loaded
 
-    def complete_task(self, task_row: HumanTask, data: dict[str, Any], user_id: int | None) -> Loaded:
-        """Complete a READY user task with its (validated) form data."""
-        loaded = self.load(task_row.instance_id)
-        assert loaded is not None
-        self.session.flush()
-        self.session.refresh(task_row)  # as it is now that we hold the lock
+    def complete_task(self, task_row: HumanTask, data: dict[str, Any], user_id: int | None,
+                      loaded: Loaded | None = None) -> Loaded:
+        """Complete a READY user task with its (validated) form data.
+
+        A caller that already holds the instance (``loaded``, from :meth:`load` in this
+        transaction) and has read ``task_row`` under its lock passes it in.
+        """
+        if loaded is None:
+            loaded = self.load(task_row.instance_id)
+            assert loaded is not None
+            self.session.flush()
+            self.session.refresh(task_row)  # as it is now that we hold the lock
         if task_row.status != READY:
             raise EngineError(f"task {task_row.bpmn_id} is {task_row.status}, no longer open")
         if loaded.row.status != RUNNING:
@@ -253,7 +259,6 @@ class Engine:
         finished = workflow.completed and row.status == RUNNING
         if finished:
             row.status, row.completed_at = COMPLETED, now
-        self.session.flush()
         for timer in new_timers:
             self.listener.timer_set(self.session, row, timer)
         for task in opened:

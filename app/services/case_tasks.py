@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from workflows.clock import current_clock
 from workflows.engine import ScriptFailure, lock_instance
 from workflows.forms import validate_submission
-from workflows.tables import DONE, READY, HumanTask, ProcessInstance
+from workflows.tables import DONE, READY, HumanTask
 
 from ..models import Case, Role, User
-from .case_history import record
+from .case_history import record, register
 from .engine_runtime import forms_of, make_engine
 
 # Task ids whose completion has a name of its own in the history.
@@ -43,6 +43,7 @@ def _locked(session: Session, task_id: int) -> tuple[HumanTask, Case]:
     case = session.scalar(select(Case).where(Case.instance_id == task.instance_id))
     if case is None:
         raise TaskError("任务不属于任何工单")
+    register(session, case)
     return task, case
 
 
@@ -119,8 +120,10 @@ def complete(session: Session, task_id: int, form_data: dict[str, Any], user: Us
     _check(session, user, task, case)
     if task.claimed_by not in (None, user.id):
         raise TaskError("该任务已被他人认领")
-    deployment = session.get(ProcessInstance, task.instance_id).deployment
-    definition = forms_of(deployment).get(task.form or "")
+    engine = make_engine(session)
+    loaded = engine.load(task.instance_id)
+    assert loaded is not None  # the task's instance, locked above
+    definition = forms_of(loaded.row.deployment).get(task.form or "")
     if definition is None:
         raise TaskError(f"任务的表单 {task.form} 未定义")
     cleaned, errors = validate_submission(definition, form_data)
@@ -131,7 +134,7 @@ def complete(session: Session, task_id: int, form_data: dict[str, Any], user: Us
     record(session, case, EVENT_OF_TASK.get(task.bpmn_id, "task_completed"), actor=user,
            data={"task": task.bpmn_id, "task_id": task.id, "form": task.form, "values": cleaned})
     try:
-        make_engine(session).complete_task(task, cleaned, user.id)
+        engine.complete_task(task, cleaned, user.id, loaded=loaded)
     except ScriptFailure as failure:
         session.rollback()
         make_engine(session).mark_errored(failure.instance_id, str(failure))

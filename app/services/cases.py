@@ -42,9 +42,10 @@ def open_case(session: Session, rating: Rating) -> Case:
     (intake commits the rating, its case and the first tasks together)."""
     if not rating.level.is_bad:
         raise CaseError(f"rating {rating.id} is {rating.level.label}: only 不满意 and 非常不满意 open a case")
-    if session.scalar(select(Case.id).where(Case.rating_id == rating.id)) is not None:
-        raise CaseError(f"rating {rating.id} already has a case")
-    calendar_years.sync_calendar(session)
+    with session.no_autoflush:
+        if session.scalar(select(Case.id).where(Case.rating_id == rating.id)) is not None:
+            raise CaseError(f"rating {rating.id} already has a case")
+        calendar_years.sync_calendar(session)
     contact_due, contact_provisional = _planned_deadline(rating.received_at, CONTACT_DAYS)
     rectify_due, rectify_provisional = _planned_deadline(rating.received_at, RECTIFY_DAYS)
     case = Case(case_no=case_number(rating), rating=rating, department_id=rating.department_id,
@@ -63,9 +64,9 @@ def open_case(session: Session, rating: Rating) -> Case:
         "level": rating.level.value,
         "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()})
     case.instance = instance
+    session.flush()  # ids for the history, and for the caller
     record(session, case, "instance_started", data={"instance_id": instance.id, "process": PROCESS_ID,
                                                    "version": deployment.version})
-    session.flush()  # the caller gets a case with its ids set
     return case
 
 

@@ -108,6 +108,9 @@ def test_open_case_routes_to_the_department_with_deadlines(session: Session, dis
         ("triage", "handler", district.dept.id, "on_spot_record", "on_spot")
     assert case.stage is CaseStage.ON_SPOT
     assert events(session, case)[:1] == ["case_opened"] and "instance_started" in events(session, case)
+    started = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                     CaseEvent.event == "instance_started"))
+    assert started.data == {"instance_id": case.instance_id, "process": "bad_review", "version": 1}
 
 
 def test_only_bad_ratings_open_one_case(session: Session, district: District, clock: ManualClock) -> None:
