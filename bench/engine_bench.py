@@ -20,11 +20,8 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -43,26 +40,10 @@ from workflows.clock import ManualClock, set_clock  # noqa: E402
 from workflows.sweep import sweep  # noqa: E402
 from workflows.tables import HumanTask, Timer  # noqa: E402
 
+from tests.db_support import fresh_database  # noqa: E402
+
 BEIJING = timezone(timedelta(hours=8))
 DATA_KEY = "aGNwLWJlbmNoLWRhdGEta2V5LW5vdC1mb3ItcHJvZCE="
-
-
-@contextmanager
-def database(postgres: str | None, folder: Path) -> Iterator[str]:
-    if not postgres:
-        yield f"sqlite:///{folder / 'bench.sqlite'}"
-        return
-    url = sa.make_url(postgres)
-    name = f"hcp_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 class Fixture:
@@ -125,7 +106,7 @@ def main() -> None:
     parser.add_argument("--background", type=int, default=20_000,
                         help="extra open cases whose timers are not due (default 20,000)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, database(args.postgres, Path(folder)) as url:
+    with tempfile.TemporaryDirectory() as folder, fresh_database(Path(folder), args.postgres) as url:
         app = create_app({"ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
                           "DATA_KEYS": DATA_KEY, "INSTANCE_PATH": folder})
         with app.app_context():

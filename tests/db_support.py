@@ -20,9 +20,10 @@ def on_postgres() -> bool:
 
 
 @contextmanager
-def fresh_database(directory: Path) -> Iterator[str]:
-    """An empty database for the duration of the block; yields its URL."""
-    base = os.environ.get("HCP_TEST_DATABASE_URL")
+def fresh_database(directory: Path, base: str | None = None) -> Iterator[str]:
+    """An empty database for the duration of the block; yields its URL. ``base`` (default:
+    ``HCP_TEST_DATABASE_URL``) names a PostgreSQL server; without one, a SQLite file."""
+    base = base or os.environ.get("HCP_TEST_DATABASE_URL")
     if not base:
         yield f"sqlite:///{directory / f'test-{uuid.uuid4().hex[:8]}.sqlite'}"
         return

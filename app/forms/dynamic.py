@@ -22,7 +22,8 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.fields.core import UnboundField
 
 from calendars import SHANGHAI
-from workflows.forms import FieldDefinition, FormDefinition, validate_submission
+from workflows.form_values import validate_submission
+from workflows.forms import FieldDefinition, FormDefinition
 
 PLACEHOLDER_LABEL = "请选择"  # the empty first option of a single choice
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
 from workflows.engine import ScriptFailure, lock_instance
-from workflows.forms import validate_submission
+from workflows.form_values import validate_submission
 from workflows.tables import DONE, READY, HumanTask
 
 from ..models import Case, Role, User

@@ -20,8 +20,8 @@ from workflows.forms import (
     FormDefinition,
     load_forms,
     parse_form,
-    validate_submission,
 )
+from workflows.form_values import validate_submission
 
 Submit = Callable[..., DefinitionForm]
 FORMS = load_forms(SHIPPED_FORMS_DIRECTORY)

@@ -23,7 +23,8 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from workflows.clock import ManualClock, using_clock
-from workflows.forms import FormDefinition, load_forms, validate_submission
+from workflows.form_values import validate_submission
+from workflows.forms import FormDefinition, load_forms
 from workflows.scripting import make_script_engine
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"

@@ -13,16 +13,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from workflows.form_values import UNKNOWN_KEY, validate_submission
 from workflows.forms import (
     SHIPPED_FORMS_DIRECTORY,
-    UNKNOWN_KEY,
     Condition,
     FormDefinition,
     FormDefinitionError,
     load_form,
     load_forms,
     parse_form,
-    validate_submission,
 )
 
 SHIPPED: dict[str, list[str]] = {
