@@ -1,8 +1,9 @@
 """WSGI entry point: ``gunicorn wsgi:app``. With ``HCP_SWEEP_IN_WEB=true`` each web process
-also sweeps due timers (any number of sweepers is safe); otherwise run ``hcp worker``."""
+also sweeps due timers, starting on its first request (any number of sweepers is safe);
+otherwise run ``hcp worker`` next to it."""
 
 from app import create_app
-from app.sweeper import start_in_web
+from app.sweeper import sweep_in_web
 
 app = create_app()
-sweeper = start_in_web(app)
+sweep_in_web(app)

@@ -4,6 +4,8 @@ or in the web process when ``HCP_SWEEP_IN_WEB`` is set). Never started at import
 from __future__ import annotations
 
 import logging
+import os
+import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -37,11 +39,22 @@ def schedule(app: Flask, scheduler: BaseScheduler, interval: int) -> None:
                       coalesce=True, replace_existing=True)
 
 
-def start_in_web(app: Flask) -> BackgroundScheduler | None:
-    """Start a background sweeper in a web process when configured (wsgi.py calls this)."""
+def sweep_in_web(app: Flask) -> None:
+    """When ``HCP_SWEEP_IN_WEB`` is set, each web process starts a background sweeper on
+    its first request: never at import, and after gunicorn has forked its workers (a
+    scheduler thread started before a fork would not survive it)."""
     if not app.config["SWEEP_IN_WEB"]:
-        return None
-    scheduler = BackgroundScheduler(timezone="UTC")
-    schedule(app, scheduler, app.config["SWEEP_INTERVAL"])
-    scheduler.start()
-    return scheduler
+        return
+    started: dict[int, BackgroundScheduler] = app.extensions.setdefault("sweepers", {})
+    lock = threading.Lock()
+
+    @app.before_request
+    def _start_sweeper() -> None:
+        if os.getpid() in started:
+            return
+        with lock:
+            if os.getpid() not in started:
+                scheduler = BackgroundScheduler(timezone="UTC")
+                schedule(app, scheduler, app.config["SWEEP_INTERVAL"])
+                scheduler.start()
+                started[os.getpid()] = scheduler

@@ -19,6 +19,8 @@ from ..models import Case, CaseEvent, CaseOutcome, CaseStage, CaseStatus, User
 
 SYSTEM = "system"
 TIMER = "timer"
+# The appeal form's reasons (bpmn/forms/appeal.json), as the excluded rating records them.
+APPEAL_REASONS = {"mistaken": "误评", "malicious": "恶意差评", "other": "其他"}
 # Which case column a clock's deadline timer keeps.
 CLOCK_COLUMNS = {"contact": "contact_due_at", "rectify": "rectify_due_at", "close": "close_due_at"}
 
@@ -124,7 +126,8 @@ class CaseListener(EngineListener):
         if case.outcome is CaseOutcome.APPEAL_UPHELD:
             # R10: an upheld appeal excludes the rating from statistics; it is never deleted.
             case.rating.excluded = True
-            case.rating.excluded_reason = f"申诉成立（{data.get('appeal_reason', '')}）".replace("（）", "")
+            reason = APPEAL_REASONS.get(str(data.get("appeal_reason")))
+            case.rating.excluded_reason = f"申诉成立（{reason}）" if reason else "申诉成立"
         record(session, case, "case_closed", data={"outcome": outcome,
                                                   "excluded": case.rating.excluded})
 

@@ -46,6 +46,8 @@ def open_case(session: Session, rating: Rating) -> Case:
         if session.scalar(select(Case.id).where(Case.rating_id == rating.id)) is not None:
             raise CaseError(f"rating {rating.id} already has a case")
         calendar_years.sync_calendar(session)
+    if rating.id is None:
+        session.flush()  # the case number carries the rating's id
     contact_due, contact_provisional = _planned_deadline(rating.received_at, CONTACT_DAYS)
     rectify_due, rectify_provisional = _planned_deadline(rating.received_at, RECTIFY_DAYS)
     case = Case(case_no=case_number(rating), rating=rating, department_id=rating.department_id,

@@ -188,6 +188,7 @@ def test_appeal_with_recheck_by_a_second_verifier_excludes_the_rating(
     work(session, case, "decide_recheck", district.v2, recheck_decision="overturned", recheck_opinion="录像证明恶意")
     assert case.status is CaseStatus.CLOSED and case.outcome is CaseOutcome.APPEAL_UPHELD
     assert case.rating.excluded and session.get(Rating, case.rating_id) is not None  # R10: never deleted
+    assert case.rating.excluded_reason == "申诉成立（恶意差评）"
     assert {"appeal_filed", "appeal_decided", "recheck_considered", "recheck_decided"} <= set(events(session, case))
 
 
