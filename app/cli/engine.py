@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import signal
+from datetime import datetime
 from types import FrameType
 
 import click
@@ -11,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 
+from workflows.clock import ManualClock, using_clock
 from workflows.engine import EngineError
 from workflows.specs import BpmnFileError
 
@@ -20,11 +22,32 @@ from ..sweeper import schedule, sweep_once
 from . import CommandFailed
 
 
+def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-10-11T09:00:00+08:00") from None
+    if moment.utcoffset() is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset; write e.g. {value}+08:00")
+    return moment
+
+
 @click.command("sweep", help="Fire the timers that are due (one sweep).")
 @click.option("--once", is_flag=True, required=True, help="Run one sweep and exit (for cron or demos).")
+@click.option("--at", "at", callback=_moment, default=None,
+              help="Demo only: sweep as if it were this time (ISO 8601 with offset); refused in production.")
 @with_appcontext
-def sweep_command(once: bool) -> None:
-    result = sweep_once(current_app._get_current_object())
+def sweep_command(once: bool, at: datetime | None) -> None:
+    app = current_app._get_current_object()
+    if at is not None:
+        if app.config["ENV"] == "production":
+            raise CommandFailed("--at moves the engine clock: refused with HCP_ENV=production")
+        with using_clock(ManualClock(at)):
+            result = sweep_once(app)
+    else:
+        result = sweep_once(app)
     click.echo(f"fired {result.fired} timers in {result.instances} cases"
                + (f"; {result.skipped} cases busy elsewhere" if result.skipped else ""))
     for error in result.errors:

@@ -1,7 +1,7 @@
 """Flask-WTF form classes built at run time from form definitions.
 
 WTForms renders the fields and checks the CSRF token; what a submission means is decided by
-:func:`workflows.forms.validate_submission` alone.  Its errors replace WTForms' own parsing
+:func:`workflows.form_values.validate_submission` alone.  Its errors replace WTForms' own parsing
 errors on the fields (so every message is the engine's Chinese one), and a valid form
 exposes the engine's cleaned values as ``cleaned_data``.
 

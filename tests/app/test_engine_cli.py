@@ -75,3 +75,21 @@ def test_web_processes_start_their_sweeper_on_the_first_request(tmp_path: Path) 
     sweep_in_web(off)
     off.test_client().get("/healthz")
     assert "sweepers" not in off.extensions
+
+
+def test_sweep_at_a_moment_for_demos(app: Flask, session: Session) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["sweep", "--once", "--at", "2026-10-11T09:00:00+08:00"])
+    assert result.exit_code == 0 and result.output.startswith("fired 0 timers")
+    naive = runner.invoke(args=["sweep", "--once", "--at", "2026-10-11T09:00:00"])
+    assert naive.exit_code == 2 and "has no UTC offset" in naive.output
+
+
+def test_sweep_at_is_refused_in_production(tmp_path: Path) -> None:
+    from .conftest import TEST_DATA_KEY
+    from .test_cli import single_error_line
+
+    line = single_error_line(hcp(tmp_path, "sweep", "--once", "--at", "2026-10-11T09:00:00+08:00",
+                                 ENV="production", SECRET_KEY="p" * 40, DATA_KEYS=TEST_DATA_KEY,
+                                 DATABASE_URL=f"sqlite:///{tmp_path / 'p.sqlite'}"))
+    assert line == "Error: --at moves the engine clock: refused with HCP_ENV=production"
