@@ -29,9 +29,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth, errors, http_headers, main, templating
+    from . import api, auth, errors, http_headers, main, templating
     from .cli import register_cli
 
+    csrf.exempt(api.bp)  # key-authenticated JSON, no cookies
+    app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     errors.register(app)

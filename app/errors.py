@@ -16,6 +16,7 @@ MESSAGES = {
     404: "页面不存在",
     405: "不支持该请求方法",
     413: "提交的内容过大",
+    415: "不支持的内容类型",
     429: "请求过于频繁，请稍后再试",
     500: "系统内部错误，已记录，请稍后再试",
     503: "系统暂时不可用，请稍后再试",
@@ -42,9 +43,13 @@ def _render(status: int, detail: str | None = None) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
-        response = _render(error.code or 500, error.description if error.code == 400 else None)
+        # A description given where the error was raised is shown; werkzeug's defaults are not.
+        explicit = error.description if error.description != type(error).description else None
+        response = _render(error.code or 500, explicit)
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        if error.code == 401 and request.path.startswith("/api/"):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="hcp"'
         return response
 
     @app.errorhandler(DBAPIError)

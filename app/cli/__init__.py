@@ -7,6 +7,7 @@ unreachable database end a command with one clear line and exit status 2.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import click
@@ -14,7 +15,7 @@ from alembic.util import CommandError
 from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from ..config import ConfigError
 
@@ -35,8 +36,14 @@ def _database_hint() -> str:
         return "HCP_DATABASE_URL"
 
 
-def database_unreachable(error: OperationalError) -> CommandFailed:
+SCHEMA_BEHIND = re.compile(r"no such (table|column)|has no column named|(relation|column) .* does not exist")
+
+
+def database_unreachable(error: OperationalError | ProgrammingError) -> CommandFailed:
     reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    if SCHEMA_BEHIND.search(reason):
+        return CommandFailed(f"the database schema is older than this version ({reason}): "
+                             "run `hcp db upgrade`")
     return CommandFailed(f"cannot use the database given by {_database_hint()}: {reason}")
 
 
@@ -62,7 +69,7 @@ class HcpGroup(FlaskGroup):
             return super().invoke(ctx)
         except ConfigError as error:
             raise CommandFailed(f"configuration: {error}") from None
-        except OperationalError as error:
+        except (OperationalError, ProgrammingError) as error:
             raise database_unreachable(error) from None
         except CommandError as error:  # Alembic: unknown revision, and the like
             raise CommandFailed(f"migrations: {error}") from None
@@ -83,12 +90,14 @@ cli = HcpGroup(
 
 
 def register_cli(app: Flask) -> None:
+    from .apikeys import apikey_group
     from .calendar import calendar_group
     from .db import db_group
     from .engine import bpmn_group, engine_group, sweep_command, worker_command
     from .demo import seed_demo
     from .keys import keys_group
 
+    app.cli.add_command(apikey_group)
     app.cli.add_command(calendar_group)
     app.cli.add_command(db_group)
     app.cli.add_command(seed_demo)

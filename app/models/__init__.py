@@ -3,6 +3,7 @@ every table on ``Base.metadata`` (Alembic's autogenerate relies on it)."""
 
 import workflows.tables  # noqa: F401  (the engine's tables share the metadata)
 
+from .api_key import ApiKey
 from .base import Base
 from .calendar_year import CalendarYearVersion
 from .case import Case, CaseOutcome, CaseStage, CaseStatus
@@ -16,7 +17,7 @@ from .staff_member import StaffMember
 from .user import DEPARTMENT_ROLES, Role, User, UserRole
 
 __all__ = [
-    "AppendOnlyError", "Base", "CalendarYearVersion", "Case", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
+    "ApiKey", "AppendOnlyError", "Base", "CalendarYearVersion", "Case", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
     "Channel", "DEPARTMENT_ROLES", "Department", "Dimension", "EvaluatorType", "IdType", "ItemKind",
     "Level", "Rating", "RatingDimension", "Role", "ServiceItem", "ServiceRecord", "StaffMember",
     "User", "UserRole",

@@ -22,6 +22,8 @@ class Rating(Base):
     __table_args__ = (
         # Idempotency: a source's own id is accepted once.
         UniqueConstraint("source", "external_id"),
+        # 一次一评: one first rating and one follow-up per service record, even under races.
+        Index("uq_rating_service_record_id_sequence", "service_record_id", "sequence", unique=True),
         Index("ix_rating_department_evaluated", "department_id", "evaluated_at"),
     )
 

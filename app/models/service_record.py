@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, func
+from sqlalchemy import ForeignKey, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -25,6 +25,9 @@ class ServiceRecord(Base):
     staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"), index=True)
     accepted_at: Mapped[datetime | None]  # 受理时间
     completed_at: Mapped[datetime | None]  # 办结时间
+    # Created from a rating that named an unknown record number; the 一窗式 platform's
+    # data completes it when it arrives (no rating is lost for ordering reasons).
+    awaiting_platform: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     service_item: Mapped[ServiceItem] = relationship()

@@ -102,3 +102,11 @@ def test_seed_demo_command_prints_users_once(app: Flask, session: Session) -> No
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert second.output.strip() == "demo data already complete: nothing added"
+
+
+def test_a_schema_behind_the_code_says_to_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    assert hcp(tmp_path, "db", "upgrade", "0001", DATABASE_URL=url).returncode == 0
+    line = single_error_line(hcp(tmp_path, "seed-demo", DATABASE_URL=url))
+    assert line.startswith("Error: the database schema is older than this version (")
+    assert line.endswith("run `hcp db upgrade`")

@@ -1,0 +1,61 @@
+"""Idempotency under two concurrent identical requests (PostgreSQL): one rating, one case."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app import migrate
+from app.extensions import db
+from app.models import Case, Channel, ItemKind, Rating, ServiceItem
+from app.services.api_keys import create_key
+from app.services.intake import ingest
+
+from ..db_support import fresh_database, on_postgres
+from . import factories
+from .conftest import make_app
+
+
+@pytest.mark.skipif(not on_postgres(), reason="concurrent transactions need PostgreSQL")
+def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path) -> None:
+    with fresh_database(tmp_path) as url:
+        app = make_app(url, tmp_path / "instance")
+        with app.app_context():
+            migrate.upgrade(db.engine)
+            dept = factories.department(db.session, "新建区医疗保障局")
+            db.session.add(ServiceItem(code="YB-1", name="异地就医备案", kind=ItemKind.PUBLIC_SERVICE, department=dept))
+            key, _token = create_key(db.session, "portal", Channel.WEB_PORTAL, "admin", datetime.now(timezone.utc))
+            db.session.commit()
+            now = datetime.now(timezone.utc)
+            body = {"id": "same-1", "service_record_no": "R-NEW-1", "service_item_code": "YB-1",
+                    "department_code": dept.credit_code, "channel": "web_portal", "level": "非常不满意",
+                    "comment": "材料反复退回", "evaluated_at": (now - timedelta(minutes=1)).isoformat()}
+            key_id = key.id
+        barrier, answers, errors = threading.Barrier(2), [], []
+
+        def request() -> None:
+            try:
+                with app.app_context():
+                    session = db.session
+                    source = session.get(type(key), key_id)
+                    barrier.wait(timeout=30)
+                    answers.append(ingest(session, source, dict(body), now).status)
+                    session.commit()
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+
+        threads = [threading.Thread(target=request) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors, errors
+        assert sorted(answers) == ["created", "duplicate"]
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Rating)) == 1
+            assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+            db.engine.dispose()
