@@ -9,6 +9,7 @@ from .calendar_year import CalendarYearVersion
 from .case import Case, CaseOutcome, CaseStage, CaseStatus
 from .case_event import AppendOnlyError, CaseEvent
 from .department import Department
+from .outbox import OutboxRecord
 from .rating import Rating, RatingDimension
 from .rating_types import Channel, Dimension, EvaluatorType, IdType, Level
 from .service_item import ItemKind, ServiceItem
@@ -19,6 +20,6 @@ from .user import DEPARTMENT_ROLES, Role, User, UserRole
 __all__ = [
     "ApiKey", "AppendOnlyError", "Base", "CalendarYearVersion", "Case", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
     "Channel", "DEPARTMENT_ROLES", "Department", "Dimension", "EvaluatorType", "IdType", "ItemKind",
-    "Level", "Rating", "RatingDimension", "Role", "ServiceItem", "ServiceRecord", "StaffMember",
+    "Level", "OutboxRecord", "Rating", "RatingDimension", "Role", "ServiceItem", "ServiceRecord", "StaffMember",
     "User", "UserRole",
 ]

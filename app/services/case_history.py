@@ -16,6 +16,7 @@ from workflows.engine import EngineListener
 from workflows.tables import HumanTask, ProcessInstance, Timer
 
 from ..models import Case, CaseEvent, CaseOutcome, CaseStage, CaseStatus, User
+from .province_records import enqueue_milestone
 
 SYSTEM = "system"
 TIMER = "timer"
@@ -130,6 +131,7 @@ class CaseListener(EngineListener):
             case.rating.excluded_reason = f"申诉成立（{reason}）" if reason else "申诉成立"
         record(session, case, "case_closed", data={"outcome": outcome,
                                                   "excluded": case.rating.excluded})
+        enqueue_milestone(session, case, "closed", outcome=outcome, excluded=case.rating.excluded)
 
     def instance_errored(self, session: Session, instance: ProcessInstance, message: str) -> None:
         record(session, self._case(session, instance), "instance_errored", data={"error": message})

@@ -16,6 +16,7 @@ from workflows.tables import DONE, READY, HumanTask
 from ..models import Case, Role, User
 from .case_history import record, register
 from .engine_runtime import forms_of, make_engine
+from .province_records import enqueue_milestone, milestone_of_task
 
 # Task ids whose completion has a name of its own in the history.
 EVENT_OF_TASK = {"file_appeal": "appeal_filed", "decide_appeal": "appeal_decided",
@@ -133,6 +134,9 @@ def complete(session: Session, task_id: int, form_data: dict[str, Any], user: Us
         case.is_complex, case.complex_reason = True, cleaned.get("complex_reason")
     record(session, case, EVENT_OF_TASK.get(task.bpmn_id, "task_completed"), actor=user,
            data={"task": task.bpmn_id, "task_id": task.id, "form": task.form, "values": cleaned})
+    milestone = milestone_of_task(task.bpmn_id, cleaned)
+    if milestone is not None:
+        enqueue_milestone(session, case, milestone[0], **milestone[1])
     try:
         engine.complete_task(task, cleaned, user.id, loaded=loaded)
     except ScriptFailure as failure:

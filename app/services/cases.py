@@ -14,6 +14,7 @@ from ..models import Case, CaseStage, CaseStatus, Rating
 from . import calendar_years
 from .case_history import record, register
 from .engine_runtime import current_deployment, make_engine
+from .province_records import enqueue_milestone
 
 PROCESS_ID = "bad_review"
 CONTACT_DAYS, RECTIFY_DAYS = 3, 5  # R7
@@ -67,6 +68,7 @@ def open_case(session: Session, rating: Rating) -> Case:
         "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()})
     case.instance = instance
     session.flush()  # ids for the history, and for the caller
+    enqueue_milestone(session, case, "opened", level=rating.level.national_code)
     record(session, case, "instance_started", data={"instance_id": instance.id, "process": PROCESS_ID,
                                                    "version": deployment.version})
     return case

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..models import (ApiKey, Case, Department, Rating, RatingDimension, ServiceItem, ServiceRecord,
                       StaffMember)
 from .cases import open_case
+from .province_records import enqueue_evaluation
 from .rating_input import RatingInput, RatingInputError, parse_rating
 
 MAX_BATCH = 1000
@@ -143,6 +144,7 @@ def _store(session: Session, key: ApiKey, data: RatingInput, now: datetime) -> I
                              id_no=evaluator.id_no)
     session.add(rating)
     session.flush()
+    enqueue_evaluation(session, rating)  # R11, in the same transaction
     case = open_case(session, rating) if rating.level.is_bad else None
     return _answer(rating, case, CREATED)
 

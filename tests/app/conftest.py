@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import create_app, migrate
 from app.extensions import db
+from workflows.clock import ManualClock, using_clock
 
 from ..db_support import fresh_database, on_postgres  # noqa: F401  (re-exported for the app tests)
 
@@ -68,6 +70,15 @@ def session(app: Flask) -> Iterator[Session]:
             transaction.rollback()
             connection.close()
             db.sessionmaker.configure(bind=engine)
+
+
+@pytest.fixture
+def clock() -> Iterator[ManualClock]:
+    """The engine clock at 2026-09-30 10:00 Beijing time (before the National Day break),
+    moved by the test, never waited for."""
+    manual = ManualClock(datetime(2026, 9, 30, 10, 0, tzinfo=timezone(timedelta(hours=8))))
+    with using_clock(manual):
+        yield manual
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ The clock is moved, never waited for; dates are checked against the 2026 notice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from app.services import calendar_years, case_tasks
 from app.services.case_tasks import FormInvalid, TaskError
 from app.services.cases import CaseError, open_case, recompute_open_deadlines
 from app.services.engine_runtime import make_engine
-from workflows.clock import ManualClock, using_clock
+from workflows.clock import ManualClock
 from workflows.sweep import sweep
 from workflows.tables import HumanTask, Timer
 
@@ -30,13 +29,6 @@ BEIJING = timezone(timedelta(hours=8))
 
 def beijing(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=BEIJING)
-
-
-@pytest.fixture
-def clock() -> Iterator[ManualClock]:
-    manual = ManualClock(beijing("2026-09-30T10:00:00"))  # the day before the National Day break
-    with using_clock(manual):
-        yield manual
 
 
 class District:
