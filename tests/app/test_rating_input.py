@@ -541,8 +541,11 @@ def test_personal_data_never_appears_in_errors(phone: str, id_no: str, id_type: 
         parse_rating(valid(level=level, evaluator=evaluator), now=NOW)
     except RatingInputError as error:
         text = all_text(error)
-        assert phone not in text and phone.strip() not in text
-        assert id_no not in text and id_no.strip().upper() not in text
+        # Values of a few characters can occur in any message ("0" in "5-30位"); what must
+        # never be echoed is a value long enough to identify someone.
+        for value in (phone, phone.strip(), id_no, id_no.strip().upper()):
+            if len(value.strip()) >= 6:
+                assert value not in text
 
 
 @settings(max_examples=200, deadline=None)
