@@ -63,6 +63,7 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": _positive_int(raw, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         "SWEEP_IN_WEB": _flag(raw, "SWEEP_IN_WEB", False),
+        "PROVINCE_URL": _http_url(raw, "PROVINCE_URL"),
         "SWEEP_INTERVAL": _positive_int(raw, "SWEEP_INTERVAL", 5),
     }
     settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
@@ -128,6 +129,15 @@ def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
     if number <= 0:
         raise ConfigError(f"{env_name(key)}: expected a positive whole number, got {value!r}")
     return number
+
+
+def _http_url(raw: Mapping[str, Any], key: str) -> str | None:
+    value = str(raw.get(key) or "").strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ConfigError(f"{env_name(key)}: expected an http(s) URL, got {value!r}")
+    return value
 
 
 def _new_secret_key() -> str:

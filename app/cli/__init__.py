@@ -94,6 +94,7 @@ def register_cli(app: Flask) -> None:
     from .calendar import calendar_group
     from .db import db_group
     from .engine import bpmn_group, engine_group, sweep_command, worker_command
+    from .push import register as register_push
     from .demo import seed_demo
     from .keys import keys_group
 
@@ -104,6 +105,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     for command in (bpmn_group, engine_group, sweep_command, worker_command):
         app.cli.add_command(command)
+    register_push(app)
 
 
 def main() -> None:

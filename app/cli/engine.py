@@ -18,6 +18,7 @@ from workflows.specs import BpmnFileError
 
 from ..extensions import db
 from ..services.engine_runtime import deploy_shipped, make_engine
+from ..services.push import schedule_push
 from ..sweeper import schedule, sweep_once
 from . import CommandFailed
 
@@ -65,6 +66,7 @@ def worker_command(interval: int | None) -> None:
     seconds = interval or app.config["SWEEP_INTERVAL"]
     scheduler = BlockingScheduler(timezone="UTC")
     schedule(app, scheduler, seconds)
+    pushing = schedule_push(app, scheduler, seconds, url=app.config["PROVINCE_URL"] or "")
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         if scheduler.running:
@@ -73,7 +75,9 @@ def worker_command(interval: int | None) -> None:
             raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    click.echo(f"worker: sweeping every {seconds} s (Ctrl-C to stop)")
+    click.echo(f"worker: sweeping every {seconds} s"
+               + (", pushing to the provincial system" if pushing else " (HCP_PROVINCE_URL not set: no push)")
+               + " (Ctrl-C to stop)")
     try:
         scheduler.start()
     except KeyboardInterrupt:
