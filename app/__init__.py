@@ -22,12 +22,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_settings(app.instance_path, config))
     privacy.configure(app.config["DATA_KEYS"])
 
-    from .extensions import csrf, db, login_manager
+    from .extensions import csrf, db, limiter, login_manager
 
     db.init_app(app)
     configure_engines(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from . import api, auth, errors, http_headers, main, templating
     from .cli import register_cli

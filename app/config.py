@@ -64,6 +64,10 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "MAX_CONTENT_LENGTH": _positive_int(raw, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         "SWEEP_IN_WEB": _flag(raw, "SWEEP_IN_WEB", False),
         "PROVINCE_URL": _http_url(raw, "PROVINCE_URL"),
+        "API_RATE_LIMIT": _rate_limit(raw, "API_RATE_LIMIT", "1200/minute"),
+        # memory:// counts per process; point it at redis://… to share limits between processes.
+        "RATELIMIT_STORAGE_URI": str(raw.get("RATE_LIMIT_STORAGE") or "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "SWEEP_INTERVAL": _positive_int(raw, "SWEEP_INTERVAL", 5),
     }
     settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
@@ -137,6 +141,17 @@ def _http_url(raw: Mapping[str, Any], key: str) -> str | None:
         return None
     if not value.startswith(("http://", "https://")) or len(value) < 10:
         raise ConfigError(f"{env_name(key)}: expected an http(s) URL, got {value!r}")
+    return value
+
+
+def _rate_limit(raw: Mapping[str, Any], key: str, default: str) -> str:
+    from limits import parse_many
+
+    value = str(raw.get(key) or default).strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{env_name(key)}: expected a rate like 1200/minute, got {value!r}") from None
     return value
 
 

@@ -6,10 +6,10 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..services.intake import CONFLICT, CREATED, DUPLICATE, INVALID, MAX_BATCH, ingest, ingest_batch
 from . import bp
 from .auth import require_api_key
@@ -29,6 +29,7 @@ def _body() -> Any:
 
 
 @bp.post("/evaluations")
+@limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])
 def post_evaluations() -> tuple[Response, int]:
     key = require_api_key()
     body = _body()

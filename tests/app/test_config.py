@@ -74,6 +74,7 @@ def test_unknown_environment_is_refused(tmp_path: Path) -> None:
     ("SQL_ECHO", "maybe", "HCP_SQL_ECHO: expected true or false, got 'maybe'"),
     ("MAX_CONTENT_LENGTH", "-1", "HCP_MAX_CONTENT_LENGTH: expected a positive whole number, got '-1'"),
     ("DATA_KEYS", "not-a-key", "HCP_DATA_KEYS: key 1 is not a Fernet key"),
+    ("API_RATE_LIMIT", "lots", "HCP_API_RATE_LIMIT: expected a rate like 1200/minute, got 'lots'"),
     ("PROVINCE_URL", "ftp://province", "HCP_PROVINCE_URL: expected an http(s) URL, got 'ftp://province'"),
 ])
 def test_bad_values_name_the_setting(tmp_path: Path, key: str, value: str, message: str) -> None:

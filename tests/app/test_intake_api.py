@@ -200,3 +200,25 @@ def test_apikey_commands(app: Flask, session: Session) -> None:
     bad = runner.invoke(args=["apikey", "create", "--name", "x", "--channel", "fax"])
     assert bad.exit_code == 2 and "Invalid value for '--channel'" in bad.output
     assert runner.invoke(args=["apikey", "revoke", "qr-hall-1"]).output.strip() == "qr-hall-1: revoked"
+
+
+def test_rate_limit_per_key(tmp_path) -> None:
+    from app import migrate
+    from app.extensions import db
+
+    from .conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'limit.sqlite'}", tmp_path, API_RATE_LIMIT="3/minute")
+    with app.app_context():
+        migrate.upgrade(db.engine)
+        source = Source(db.session)
+        _key, other = create_key(db.session, "portal-2", Channel.WEB_PORTAL, "admin", NOW)
+        db.session.commit()
+        client = app.test_client()
+        answers = [post(client, source, source.rating(id=f"r-{n}")).status_code for n in range(4)]
+        assert answers[:3] != [429] * 3 and answers[3] == 429
+        limited = post(client, source, source.rating(id="r-9"))
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+        assert limited.get_json()["error"]["message"] == "请求过于频繁，请稍后再试"
+        assert post(client, source, source.rating(id="o-1"), Authorization=f"Bearer {other}").status_code != 429
+        db.engine.dispose()
