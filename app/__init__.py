@@ -14,7 +14,7 @@ from flask import Flask
 
 from . import privacy
 from .config import load_settings
-from .database import configure_engines
+from .database import configure_engines, write_lock_for_changing_requests
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     configure_engines(app)
+    write_lock_for_changing_requests(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -20,10 +20,9 @@ def configure_engines(app: Flask) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL; take
-    # it over as SQLAlchemy's documentation recommends. Transactions are deferred: with
-    # WAL, readers never wait for the one writer, and writers wait (busy timeout) for
-    # each other. Code that must be the single writer from its first statement (the
-    # engine's timer sweep) takes the write lock itself.
+    # it over as SQLAlchemy's documentation recommends. Transactions are deferred unless
+    # the connection asks for IMMEDIATE (see write_lock_for_changing_requests): with WAL,
+    # readers never wait for the one writer.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -37,4 +36,27 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN " + connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED"))
+
+
+SQLITE_BEGIN = "sqlite_begin"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def write_lock_for_changing_requests(app: Flask) -> None:
+    """On SQLite a request that changes data takes the one write lock when its transaction
+    begins (BEGIN IMMEDIATE), so it waits for the other writer (busy timeout) instead of
+    failing halfway when that writer committed after it had read. Reads stay deferred."""
+    from flask import request
+
+    from .extensions import db
+
+    @app.before_request
+    def _immediate() -> None:
+        if request.method in READ_ONLY_METHODS or db.engine.dialect.name != "sqlite":
+            return
+        session = db.session
+        # Only a session that opens its own connection can choose how it begins (a session
+        # joined to an outer transaction, as in the tests, has begun already).
+        if isinstance(session.get_bind(), Engine) and not session.in_transaction():
+            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
