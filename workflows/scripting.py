@@ -24,7 +24,6 @@ import operator
 import symtable
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, time
 from functools import lru_cache
 from types import CodeType, MappingProxyType
 from typing import Any, Literal, NamedTuple
@@ -36,8 +35,6 @@ from RestrictedPython.transformer import (
     INSPECT_ATTRIBUTES, RestrictingNodeTransformer, copy_locations)
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 
-import calendars
-from calendars import SHANGHAI
 
 from .script_helpers import (  # noqa: F401  (the helpers are part of this module's API)
     HELPERS, add_working_days, days_left, deadline, is_working_day, now, tracking_provisional,

@@ -95,6 +95,7 @@ def register_cli(app: Flask) -> None:
     from .db import db_group
     from .engine import bpmn_group, engine_group, sweep_command, worker_command
     from .push import register as register_push
+    from .ratings import register as register_ratings
     from .demo import seed_demo
     from .keys import keys_group
 
@@ -106,6 +107,7 @@ def register_cli(app: Flask) -> None:
     for command in (bpmn_group, engine_group, sweep_command, worker_command):
         app.cli.add_command(command)
     register_push(app)
+    register_ratings(app)
 
 
 def main() -> None:
