@@ -17,11 +17,13 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-## make run: set up, migrate, load the demo district, serve http://127.0.0.1:5000
+## make run: set up, migrate, load the demo district and a month of simulated ratings (their bad
+## ratings open cases), serve http://127.0.0.1:5000 with the timer sweep running in the server
 run: install
 	$(BIN)/hcp db upgrade
 	$(BIN)/hcp seed-demo
-	$(BIN)/hcp run --host $(HOST) --port $(PORT)
+	$(BIN)/hcp simulate --days 30 --per-day 200
+	HCP_SWEEP_IN_WEB=true $(BIN)/hcp run --host $(HOST) --port $(PORT)
 
 ## make test: set up, check the layering, run the suite on SQLite and on PostgreSQL
 test: install lint-imports test-sqlite test-postgres

@@ -3,7 +3,5 @@ also sweeps due timers, starting on its first request (any number of sweepers is
 otherwise run ``hcp worker`` next to it."""
 
 from app import create_app
-from app.sweeper import sweep_in_web
 
 app = create_app()
-sweep_in_web(app)

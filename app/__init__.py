@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import api, auth, errors, http_headers, main, templating
     from .cli import register_cli
+    from .sweeper import sweep_in_web
 
     csrf.exempt(api.bp)  # key-authenticated JSON, no cookies
     app.register_blueprint(api.bp)
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     http_headers.register(app)
     templating.register(app)
     register_cli(app)
+    sweep_in_web(app)  # with HCP_SWEEP_IN_WEB, a web process sweeps from its first request on
     return app
 
 

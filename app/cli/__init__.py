@@ -96,6 +96,7 @@ def register_cli(app: Flask) -> None:
     from .engine import bpmn_group, engine_group, sweep_command, worker_command
     from .push import register as register_push
     from .ratings import register as register_ratings
+    from .simulate import register as register_simulate
     from .demo import seed_demo
     from .keys import keys_group
 
@@ -108,6 +109,7 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(command)
     register_push(app)
     register_ratings(app)
+    register_simulate(app)
 
 
 def main() -> None:

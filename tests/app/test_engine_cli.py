@@ -56,13 +56,10 @@ def test_worker_sweeps_until_terminated(tmp_path: Path) -> None:
 
 
 def test_web_processes_start_their_sweeper_on_the_first_request(tmp_path: Path) -> None:
-    from app.sweeper import sweep_in_web
-
     from .conftest import make_app
 
     app = make_app(f"sqlite:///{tmp_path / 'web.sqlite'}", tmp_path, SWEEP_IN_WEB=True, SWEEP_INTERVAL=3600)
-    sweep_in_web(app)
-    assert app.extensions["sweepers"] == {}, "nothing starts before a request"
+    assert app.extensions["sweepers"] == {}, "create_app registers the sweeper; nothing starts before a request"
     assert app.test_client().get("/healthz").status_code == 200
     [scheduler] = app.extensions["sweepers"].values()
     try:
@@ -72,7 +69,6 @@ def test_web_processes_start_their_sweeper_on_the_first_request(tmp_path: Path) 
     finally:
         scheduler.shutdown(wait=False)
     off = make_app(f"sqlite:///{tmp_path / 'web2.sqlite'}", tmp_path / "2")
-    sweep_in_web(off)
     off.test_client().get("/healthz")
     assert "sweepers" not in off.extensions
 
