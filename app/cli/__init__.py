@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from typing import Any
 
 import click
@@ -45,6 +46,19 @@ def database_unreachable(error: OperationalError | ProgrammingError) -> CommandF
         return CommandFailed(f"the database schema is older than this version ({reason}): "
                              "run `hcp db upgrade`")
     return CommandFailed(f"cannot use the database given by {_database_hint()}: {reason}")
+
+
+def aware_moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """A click callback: an ISO 8601 time that must carry its UTC offset."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-09-30T10:00:00+08:00") from None
+    if moment.utcoffset() is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset; write e.g. {value}+08:00")
+    return moment
 
 
 class HcpGroup(FlaskGroup):

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from ..extensions import db
 from ..services import calendar_years
 from ..services.cases import recompute_open_deadlines
-from . import CommandFailed
+from . import CommandFailed, aware_moment
 
 WEEKDAYS = "一二三四五六日"
 
@@ -87,19 +87,9 @@ def show(year: int) -> None:
             click.echo(f"  调休上班: {_days(festival.workdays)}")
 
 
-def _aware(_ctx: click.Context, _param: click.Parameter, value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-09-30T10:00:00+08:00") from None
-    if moment.utcoffset() is None:
-        raise click.BadParameter(f"{value!r} has no UTC offset; write e.g. {value}+08:00")
-    return moment
-
-
 @calendar_group.command("deadline", help="Print the deadline N working days after a receipt time "
                         "(the day of receipt is day 0), as ISO 8601 with offset.")
-@click.option("--received", required=True, callback=_aware,
+@click.option("--received", required=True, callback=aware_moment,
               help="Receipt time with offset, e.g. 2026-09-30T10:00:00+08:00.")
 @click.option("--days", required=True, type=click.IntRange(min=1), help="Working days, e.g. 3, 5 or 15.")
 @click.option("--provisional", is_flag=True, help="For a year without data, count weekends and 1 January "

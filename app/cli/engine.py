@@ -20,24 +20,12 @@ from ..extensions import db
 from ..services.engine_runtime import deploy_shipped, make_engine
 from ..services.push import schedule_push
 from ..sweeper import schedule, sweep_once
-from . import CommandFailed
-
-
-def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-10-11T09:00:00+08:00") from None
-    if moment.utcoffset() is None:
-        raise click.BadParameter(f"{value!r} has no UTC offset; write e.g. {value}+08:00")
-    return moment
+from . import CommandFailed, aware_moment
 
 
 @click.command("sweep", help="Fire the timers that are due (one sweep).")
 @click.option("--once", is_flag=True, required=True, help="Run one sweep and exit (for cron or demos).")
-@click.option("--at", "at", callback=_moment, default=None,
+@click.option("--at", "at", callback=aware_moment, default=None,
               help="Demo only: sweep as if it were this time (ISO 8601 with offset); refused in production.")
 @with_appcontext
 def sweep_command(once: bool, at: datetime | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 from pathlib import Path
@@ -29,7 +28,7 @@ from . import CommandFailed
 @with_appcontext
 def push_command(once: bool, url: str | None, batch_size: int, timeout: float) -> None:
     try:
-        target = province_url(url if url is not None else os.environ.get(URL_VARIABLE))
+        target = province_url(url if url is not None else current_app.config["PROVINCE_URL"])
     except PushConfigError as error:
         raise CommandFailed(str(error)) from None
     result = push_once(db.sessionmaker, target, batch_size=batch_size, timeout=timeout)

@@ -361,13 +361,13 @@ def test_the_stub_stores_each_id_once_and_refuses_bad_batches(stub: ProvinceStub
 
 def test_push_without_a_url_is_one_line_naming_the_variable(app: Flask, outbox: Session,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("HCP_PROVINCE_URL", raising=False)
+    monkeypatch.setitem(app.config, "PROVINCE_URL", None)  # HCP_PROVINCE_URL not set
     result = app.test_cli_runner().invoke(push_command, ["--once"])
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: HCP_PROVINCE_URL is not set")
-    monkeypatch.setenv("HCP_PROVINCE_URL", "ftp://province.example/")
-    bad = app.test_cli_runner().invoke(push_command, ["--once"])
+    # A bad HCP_PROVINCE_URL stops start-up (app/config.py); a bad --url is refused here.
+    bad = app.test_cli_runner().invoke(push_command, ["--once", "--url", "ftp://province.example/"])
     assert bad.exit_code == 2 and "HCP_PROVINCE_URL: 'ftp://province.example/' is not an http(s) URL" in bad.stderr
 
 
@@ -382,7 +382,7 @@ def test_push_once_reports_and_fails_with_status_1(app: Flask, outbox: Session, 
     outbox.execute(update(OutboxRecord).values(next_attempt_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
     outbox.commit()
     with serving(stub) as url:
-        monkeypatch.setenv("HCP_PROVINCE_URL", url)
+        monkeypatch.setitem(app.config, "PROVINCE_URL", url)
         done = app.test_cli_runner().invoke(push_command, ["--once"])
     assert done.exit_code == 0 and done.stdout == "delivered 1 records, 0 failed\n"
 
