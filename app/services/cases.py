@@ -17,11 +17,15 @@ from .engine_runtime import current_deployment, make_engine
 from .province_records import enqueue_milestone
 
 PROCESS_ID = "bad_review"
-CONTACT_DAYS, RECTIFY_DAYS = 3, 5  # R7
+CONTACT_DAYS, RECTIFY_DAYS, COMPLEX_DAYS = 3, 5, 15  # R7
 
 
 class CaseError(ValueError):
     """A case operation is refused; nothing was changed."""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def case_number(rating: Rating) -> str:
@@ -85,19 +89,24 @@ def recompute_open_deadlines(session: Session) -> int:
         loaded = engine.load(instance_id)
         if loaded is not None:
             engine.recompute_timers(loaded)
-    # Cases whose clocks have not started yet (no waiting deadline timer) keep planned
-    # deadlines on the case row: compute those again too.
-    timed = select(Timer.instance_id).where(Timer.status == WAITING, Timer.kind == "deadline")
-    for case in session.scalars(select(Case).where(Case.status == CaseStatus.OPEN,
-                                                   Case.deadlines_provisional.is_(True),
-                                                   Case.instance_id.not_in(timed))):
-        contact, contact_provisional = _planned_deadline(case.received_at, CONTACT_DAYS)
-        rectify, rectify_provisional = _planned_deadline(case.received_at, RECTIFY_DAYS)
-        if case.contact_due_at is not None:
-            case.contact_due_at = contact
-        case.rectify_due_at = rectify
-        case.deadlines_provisional = contact_provisional or rectify_provisional
-        record(session, case, "deadlines_recomputed", data={
-            "contact_due_at": case.contact_due_at.isoformat() if case.contact_due_at else None,
-            "rectify_due_at": rectify.isoformat(), "provisional": case.deadlines_provisional})
+    # A rectification clock that has not started yet is a planned deadline on the case row:
+    # compute it again too; and mark each case provisional while anything it shows still is.
+    started = select(Timer.instance_id).where(Timer.clock == "rectify")
+    provisional_timers = set(session.scalars(select(Timer.instance_id).where(
+        Timer.status == WAITING, Timer.kind == "deadline", Timer.provisional.is_(True))))
+    for case in session.scalars(select(Case).where(Case.status == CaseStatus.OPEN)):
+        planned_provisional = False
+        if case.instance_id not in set(session.scalars(started.where(Timer.instance_id == case.instance_id))):
+            rectify, planned_provisional = _planned_deadline(
+                case.received_at, COMPLEX_DAYS if case.is_complex else RECTIFY_DAYS)
+            if rectify != case.rectify_due_at:
+                record(session, case, "deadline_recomputed", data={
+                    "clock": "rectify", "kind": "planned", "old": _iso(case.rectify_due_at),
+                    "new": rectify.isoformat(), "provisional": planned_provisional})
+                case.rectify_due_at = rectify
+        flag = planned_provisional or case.instance_id in provisional_timers
+        if flag != case.deadlines_provisional:
+            case.deadlines_provisional = flag
+            record(session, case, "deadlines_confirmed" if not flag else "deadlines_marked_provisional",
+                   data={"contact_due_at": _iso(case.contact_due_at), "rectify_due_at": _iso(case.rectify_due_at)})
     return len(ids)

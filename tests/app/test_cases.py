@@ -217,9 +217,11 @@ def test_a_calendar_change_moves_open_deadlines(session: Session, district: Dist
     assert case.contact_due_at == beijing("2026-10-12T23:59:59")
     moved = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                     CaseEvent.event == "deadline_recomputed")).all()
-    # The warning stays on 10-09: the working day before 10-12 is still 10-09.
-    assert [(e.data["clock"], e.data["kind"], e.data["old"], e.data["new"]) for e in moved] == [
-        ("contact", "deadline", "2026-10-10T15:59:59+00:00", "2026-10-12T15:59:59+00:00")]
+    # The warning stays on 10-09 (the working day before 10-12 is still 10-09); the planned
+    # rectification deadline, whose clock has not started, moves from 10-13 to 10-14.
+    assert [(e.data["clock"], e.data["kind"], e.data["old"][:10], e.data["new"][:10]) for e in moved] == [
+        ("contact", "deadline", "2026-10-10", "2026-10-12"), ("rectify", "planned", "2026-10-13", "2026-10-14")]
+    assert case.rectify_due_at == beijing("2026-10-14T23:59:59")
     calendar_years.reset_calendar()
 
 
@@ -237,7 +239,8 @@ def test_a_missing_year_gives_provisional_deadlines_until_it_is_loaded(
     assert case.contact_due_at == beijing("2027-01-05T23:59:59")
     assert case.rectify_due_at == beijing("2027-01-07T23:59:59")
     work(session, case, "triage", district.h1, solved_on_spot=False)
-    late = session.scalar(select(Timer).where(Timer.instance_id == case.instance_id, Timer.kind == "deadline"))
+    late = session.scalar(select(Timer).where(Timer.instance_id == case.instance_id, Timer.kind == "deadline",
+                                              Timer.status == "waiting"))
     assert late.provisional and late.due_at == beijing("2027-01-05T23:59:59")
     # The invented 2027 arrangement (2027-01-01 to 01-03 off) gives the same days here:
     # the deadlines stay, the provisional mark goes, and both moves are recorded.
@@ -249,7 +252,7 @@ def test_a_missing_year_gives_provisional_deadlines_until_it_is_loaded(
     moved = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                     CaseEvent.event == "deadline_recomputed")).all()
     assert moved and all(e.data["provisional"] is False for e in moved)
-    assert not waiting_case.deadlines_provisional
+    assert not waiting_case.deadlines_provisional  # its triage timers and its planned rectification
     assert waiting_case.rectify_due_at == beijing("2027-01-07T23:59:59")
-    assert events(session, waiting_case)[-1] == "deadlines_recomputed"
+    assert events(session, waiting_case)[-1] == "deadlines_confirmed"
     calendar_years.reset_calendar()

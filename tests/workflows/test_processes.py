@@ -122,12 +122,29 @@ def test_anonymous_rating_solved_on_the_spot_goes_straight_to_filing(start: Case
     data = run.data()
     assert (data["contact_from"], data["rectify_from"], data["rectify_days"]) == (RECEIVED, RECEIVED, 5)
     assert (data["is_complex"], data["reopen_count"], data["outcome"]) == (False, 0, None)
-    assert run.waiting_timers() == {}
+    # R7 counts from receipt: the contact clock runs while the case waits for its triage.
+    assert run.waiting_timers() == {"triage_warning": "2026-03-04T23:59:59+08:00",
+                                    "triage_deadline": "2026-03-05T23:59:59+08:00"}
     triage(run, solved=True)
+    assert run.waiting_timers() == {}
     expect_ready(run, "file_record")
     assert run.data()["outcome"] == "resolved_on_spot"
     file_record(run, "resolved_on_spot")
     assert run.completed("contact_citizen") == run.completed("return_visit") == 0
+
+
+@path
+def test_an_untouched_case_is_warned_and_escalated_before_its_triage(start: CaseStarter) -> None:
+    """Nobody handles the case: the contact clock, counted from receipt (R7), warns and then
+    escalates while triage is still open, and the case goes on."""
+    run = start(real_name=False)
+    run.move_clock("2026-03-05T08:00:00+08:00")  # past the warning (03-04 23:59:59)
+    assert run.completed("triage_warning_end") == 1 and run.completed("triage_deadline_end") == 0
+    run.move_clock("2026-03-06T08:00:00+08:00")  # past the deadline (03-05 23:59:59)
+    assert run.completed("triage_deadline_end") == 1
+    expect_ready(run, "triage")
+    triage(run, solved=True)
+    file_record(run, "resolved_on_spot")
 
 
 @path
@@ -433,7 +450,10 @@ def test_completing_the_contact_ends_its_timers(start: CaseStarter) -> None:
     triage(run, solved=False)
     contact_timers = {task.id for task in run.timer_tasks()}
     contact(run, problem=True)
-    assert {task.id for task in run.timer_tasks(TaskState.CANCELLED)} == contact_timers
+    cancelled = run.timer_tasks(TaskState.CANCELLED)
+    assert contact_timers <= {task.id for task in cancelled}
+    assert {task.task_spec.bpmn_id for task in cancelled} == {"triage_warning", "triage_deadline",
+                                                              "contact_warning", "contact_deadline"}
     assert set(run.waiting_timers()) == {"rectify_warning", "rectify_deadline"}
     run.move_clock("2026-03-06T08:00:00+08:00")  # past both contact due times
     assert run.completed("contact_warning_end") == run.completed("contact_deadline_end") == 0
@@ -518,6 +538,8 @@ def test_user_tasks_have_their_lane_form_and_stage() -> None:
 
 def test_timer_events_are_non_interrupting_and_declare_kind_and_clock() -> None:
     expected = {
+        "triage_warning": ("triage", "warning", "triage", "warning_before(deadline(contact_from, 3))"),
+        "triage_deadline": ("triage", "deadline", "triage", "deadline(contact_from, 3)"),
         "contact_warning": ("contact_citizen", "warning", "contact", "warning_before(deadline(contact_from, 3))"),
         "contact_deadline": ("contact_citizen", "deadline", "contact", "deadline(contact_from, 3)"),
         "rectify_warning": ("rectification", "warning", "rectify",
