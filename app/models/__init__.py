@@ -8,18 +8,22 @@ from .base import Base
 from .calendar_year import CalendarYearVersion
 from .case import Case, CaseOutcome, CaseStage, CaseStatus
 from .case_event import AppendOnlyError, CaseEvent
+from .case_note import CaseComment, EvidenceFile
 from .department import Department
+from .notification import Notification
 from .outbox import OutboxRecord
 from .rating import Rating, RatingDimension
 from .rating_types import Channel, Dimension, EvaluatorType, IdType, Level
+from .saved_filter import SavedFilter
 from .service_item import ItemKind, ServiceItem
 from .service_record import ServiceRecord
 from .staff_member import StaffMember
 from .user import DEPARTMENT_ROLES, Role, User, UserRole
+from .user_token import UserToken
 
 __all__ = [
-    "ApiKey", "AppendOnlyError", "Base", "CalendarYearVersion", "Case", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
-    "Channel", "DEPARTMENT_ROLES", "Department", "Dimension", "EvaluatorType", "IdType", "ItemKind",
-    "Level", "OutboxRecord", "Rating", "RatingDimension", "Role", "ServiceItem", "ServiceRecord", "StaffMember",
-    "User", "UserRole",
+    "ApiKey", "AppendOnlyError", "Base", "CalendarYearVersion", "Case", "CaseComment", "CaseEvent", "CaseOutcome", "CaseStage", "CaseStatus",
+    "Channel", "DEPARTMENT_ROLES", "Department", "Dimension", "EvaluatorType", "EvidenceFile", "IdType", "ItemKind",
+    "Level", "Notification", "OutboxRecord", "Rating", "RatingDimension", "Role", "SavedFilter", "ServiceItem", "ServiceRecord", "StaffMember",
+    "User", "UserRole", "UserToken",
 ]

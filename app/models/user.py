@@ -39,6 +39,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_login_at: Mapped[datetime | None]
+    # Login throttling: consecutive failures, and the lock they earned.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
 
     department: Mapped[Department | None] = relationship()
     role_grants: Mapped[list[UserRole]] = relationship(
