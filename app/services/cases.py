@@ -66,11 +66,12 @@ def open_case(session: Session, rating: Rating) -> Case:
         "department_id": rating.department_id, "received_at": rating.received_at.isoformat(),
         "deadlines_provisional": case.deadlines_provisional})
     deployment = current_deployment(session)
-    instance = make_engine(session).start(deployment, PROCESS_ID, case.case_no, {
-        "case_no": case.case_no, "department_id": rating.department_id, "real_name": rating.real_name,
-        "level": rating.level.value,
-        "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()})
-    case.instance = instance
+    with session.no_autoflush:  # case, instance, tasks and timers go in one flush below
+        instance = make_engine(session).start(deployment, PROCESS_ID, case.case_no, {
+            "case_no": case.case_no, "department_id": rating.department_id, "real_name": rating.real_name,
+            "level": rating.level.value,
+            "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()})
+        case.instance = instance
     session.flush()  # ids for the history, and for the caller
     enqueue_milestone(session, case, "opened", level=rating.level.national_code)
     record(session, case, "instance_started", data={"instance_id": instance.id, "process": PROCESS_ID,

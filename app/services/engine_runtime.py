@@ -25,7 +25,8 @@ def make_engine(session: Session) -> Engine:
 def current_deployment(session: Session) -> Deployment:
     """The newest deployed version; the shipped files are deployed as version 1 when the
     database has none yet."""
-    newest = session.scalar(select(Deployment).order_by(Deployment.version.desc()).limit(1))
+    with session.no_autoflush:  # a read of rows no caller is changing: no flush for it
+        newest = session.scalar(select(Deployment).order_by(Deployment.version.desc()).limit(1))
     return newest if newest is not None else deploy_shipped(session, "system", "shipped process files")
 
 
