@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install test-sqlite test-postgres lint-imports clean
+.PHONY: run test install browser-deps test-sqlite test-postgres lint-imports clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,20 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Browser tests drive Debian's Chromium through Playwright (a browser download never works
+# here), with a CJK font so that screenshots show the Chinese text.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BROWSER_STAMP := $(VENV)/.browser-stamp
+$(BROWSER_STAMP): $(STAMP)
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-wqy-microhei; \
+	fi
+	touch $@
+
+browser-deps: $(BROWSER_STAMP)
 
 ## make run: set up, migrate, load the demo district and a month of simulated ratings (their bad
 ## ratings open cases), serve http://127.0.0.1:5000 with the timer sweep running in the server
@@ -26,7 +40,7 @@ run: install
 	HCP_SWEEP_IN_WEB=true $(BIN)/hcp run --host $(HOST) --port $(PORT)
 
 ## make test: set up, check the layering, run the suite on SQLite and on PostgreSQL
-test: install lint-imports test-sqlite test-postgres
+test: install browser-deps lint-imports test-sqlite test-postgres
 
 lint-imports: install
 	$(BIN)/lint-imports --no-cache
