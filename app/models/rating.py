@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -78,13 +79,8 @@ class Rating(Base):
     def set_evaluator(self, *, name: str | None, phone: str | None, id_type: IdType | None,
                       id_no: str | None) -> None:
         """Store personal data encrypted, with blind indexes for matching."""
-        cipher = privacy.cipher()
-        self.evaluator_name = name or None
-        self.evaluator_phone = phone or None
-        self.evaluator_phone_index = cipher.blind_index(phone) if phone else None
-        self.evaluator_id_type = id_type
-        self.evaluator_id_no = id_no or None
-        self.evaluator_id_index = cipher.blind_index(id_no) if id_no else None
+        for column, value in evaluator_values(name=name, phone=phone, id_type=id_type, id_no=id_no).items():
+            setattr(self, column, value)
 
     @property
     def masked_evaluator_name(self) -> str:
@@ -106,3 +102,14 @@ class RatingDimension(Base):
     dimension: Mapped[Dimension] = mapped_column(enum_type(Dimension, "dimension"), primary_key=True)
 
     rating: Mapped[Rating] = relationship(back_populates="dimension_tags")
+
+
+def evaluator_values(*, name: str | None, phone: str | None, id_type: IdType | None,
+                     id_no: str | None) -> dict[str, Any]:
+    """The evaluator columns of a rating: personal data (encrypted by the column type when
+    written) and keyed blind indexes for matching."""
+    cipher = privacy.cipher()
+    return {"evaluator_name": name or None, "evaluator_phone": phone or None,
+            "evaluator_phone_index": cipher.blind_index(phone) if phone else None,
+            "evaluator_id_type": id_type, "evaluator_id_no": id_no or None,
+            "evaluator_id_index": cipher.blind_index(id_no) if id_no else None}

@@ -9,18 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from calendars import SHANGHAI
-from sqlalchemy import func, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import (ApiKey, Case, Department, Rating, RatingDimension, ServiceItem, ServiceRecord,
-                      StaffMember)
+from ..models import ApiKey, Case, EvaluatorType, Rating, RatingDimension, ServiceRecord
+from ..models.rating import evaluator_values
 from .cases import open_case
-from .province_records import enqueue_evaluation
-from .rating_input import RatingInput, RatingInputError, parse_rating
+from .intake_lookups import CONFLICT, INVALID, Lookups, RecordRef, Refused
+from .province_records import EvaluationFacts, enqueue_evaluations
+from .rating_input import EvaluatorInput, RatingInput, RatingInputError, parse_rating
 
 MAX_BATCH = 1000
-CREATED, DUPLICATE, INVALID, CONFLICT = "created", "duplicate", "invalid", "conflict"
+CREATED, DUPLICATE = "created", "duplicate"
+__all__ = ["CONFLICT", "CREATED", "DUPLICATE", "INVALID", "IntakeOutcome", "MAX_BATCH", "ingest", "ingest_batch"]
 
 
 @dataclass
@@ -46,19 +48,13 @@ class IntakeOutcome:
         return body
 
 
-class Refused(Exception):
-    def __init__(self, status: str, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.status, self.errors = status, errors
-
-
 def _beijing(moment: datetime | None) -> str | None:
     """Deadlines are answered as the law states them: 23:59:59 Beijing time."""
     return moment.astimezone(SHANGHAI).isoformat() if moment else None
 
 
-def _answer(rating: Rating, case: Case | None, status: str) -> IntakeOutcome:
-    outcome = IntakeOutcome(status, rating.external_id, rating.id)
+def _answer(external_id: str, rating_id: int, case: Case | None, status: str) -> IntakeOutcome:
+    outcome = IntakeOutcome(status, external_id, rating_id)
     if case is not None:
         outcome.case_no = case.case_no
         outcome.deadlines = {"contact": _beijing(case.contact_due_at), "rectify": _beijing(case.rectify_due_at)}
@@ -66,106 +62,118 @@ def _answer(rating: Rating, case: Case | None, status: str) -> IntakeOutcome:
     return outcome
 
 
-def _existing(session: Session, source: str, external_id: str) -> IntakeOutcome | None:
-    rating = session.scalar(select(Rating).where(Rating.source == source, Rating.external_id == external_id))
-    if rating is None:
-        return None
-    case = session.scalar(select(Case).where(Case.rating_id == rating.id))
-    return _answer(rating, case, DUPLICATE)
+@dataclass
+class _NewRating:
+    """A checked rating of this batch, inserted with the others; ``id`` once inserted."""
+
+    data: RatingInput
+    record: RecordRef
+    row: dict[str, Any]
+    id: int | None = None
 
 
-def _service_record(session: Session, data: RatingInput) -> ServiceRecord:
-    errors: dict[str, str] = {}
-    item = session.scalar(select(ServiceItem).where(ServiceItem.code == data.service_item_code))
-    if item is None:
-        errors["service_item_code"] = "未知的事项编码"
-    department = None
-    if data.department_code:
-        department = session.scalar(select(Department).where(Department.credit_code == data.department_code))
-        if department is None:
-            errors["department_code"] = "未知的部门统一社会信用代码"
-    record = session.scalar(select(ServiceRecord).where(ServiceRecord.record_no == data.service_record_no))
-    if record is not None:
-        if item is not None and record.service_item_id != item.id:
-            errors["service_item_code"] = "与办件的事项不一致"
-        if department is not None and record.department_id != department.id:
-            errors["department_code"] = "与办件的办理部门不一致"
-    elif department is None and "department_code" not in errors:
-        errors["department_code"] = "办件尚未同步时须提供办理部门"
-    if errors:
-        raise Refused(INVALID, errors)
-    if record is None:
-        # The rating came before the platform's record: keep it, complete the record later.
-        record = ServiceRecord(record_no=data.service_record_no, service_item=item, department=department,
-                               awaiting_platform=True)
-        session.add(record)
-        session.flush()
-    return record
-
-
-def _staff(session: Session, data: RatingInput, record: ServiceRecord) -> StaffMember | None:
-    if not data.staff_no:
-        return record.staff_member
-    staff = session.scalar(select(StaffMember).where(StaffMember.department_id == record.department_id,
-                                                     StaffMember.staff_no == data.staff_no))
-    if staff is None:
-        raise Refused(INVALID, {"staff_no": "办理部门中没有该工号"})
-    return staff
-
-
-def _sequence(session: Session, data: RatingInput, record: ServiceRecord) -> int:
-    """一次一评: a record is rated once, then at most one follow-up (追评)."""
-    earlier = session.scalar(select(func.count()).select_from(Rating)
-                             .where(Rating.service_record_id == record.id)) or 0
-    if earlier and not data.follow_up:
-        raise Refused(CONFLICT, {"service_record_no": "该办件已评价（一次一评）；追评请设置 follow_up"})
-    if data.follow_up and not earlier:
-        raise Refused(INVALID, {"follow_up": "该办件尚无首次评价，不能追评"})
-    if earlier >= 2:
-        raise Refused(CONFLICT, {"follow_up": "该办件已有追评"})
-    return earlier + 1
-
-
-def _store(session: Session, key: ApiKey, data: RatingInput, now: datetime) -> IntakeOutcome:
-    record = _service_record(session, data)
-    staff = _staff(session, data, record)
-    sequence = _sequence(session, data, record)
-    rating = Rating(source=key.name, external_id=data.external_id, service_record=record,
-                    service_item_id=record.service_item_id, department_id=record.department_id,
-                    staff_member=staff, channel=data.channel, level=data.level, comment=data.comment,
-                    sequence=sequence, region_code=data.region_code, evaluated_at=data.evaluated_at,
-                    received_at=now)
-    rating.dimension_tags = [RatingDimension(dimension=d) for d in data.dimensions]
-    evaluator = data.evaluator
-    if evaluator is not None:
-        rating.real_name = evaluator.real_name
-        rating.evaluator_type = evaluator.person_type
-        rating.set_evaluator(name=evaluator.name, phone=evaluator.phone, id_type=evaluator.id_type,
-                             id_no=evaluator.id_no)
-    session.add(rating)
-    session.flush()
-    enqueue_evaluation(session, rating)  # R11, in the same transaction
-    case = open_case(session, rating) if rating.level.is_bad else None
-    return _answer(rating, case, CREATED)
-
-
-def ingest(session: Session, key: ApiKey, raw: Any, now: datetime) -> IntakeOutcome:
-    """Check and store one rating in a savepoint of the caller's transaction: all of it
-    (record, rating, case, first task, history) or none of it."""
-    external_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+def _parse(raw: Any, now: datetime) -> RatingInput | IntakeOutcome:
     try:
-        data = parse_rating(raw, now=now)
+        return parse_rating(raw, now=now)
     except RatingInputError as error:
+        external_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         return IntakeOutcome(INVALID, external_id, errors=error.errors)
+
+
+def evaluator_columns(evaluator: EvaluatorInput | None) -> dict[str, Any]:
+    if evaluator is None:
+        return evaluator_values(name=None, phone=None, id_type=None, id_no=None)
+    return {"real_name": evaluator.real_name, "evaluator_type": evaluator.person_type,
+            **evaluator_values(name=evaluator.name, phone=evaluator.phone, id_type=evaluator.id_type,
+                               id_no=evaluator.id_no)}
+
+
+def _new_rating(key: ApiKey, data: RatingInput, lookups: Lookups, now: datetime) -> _NewRating:
+    record = lookups.service_record(data)
+    row: dict[str, Any] = {
+        "source": key.name, "external_id": data.external_id, "service_item_id": record.service_item_id,
+        "department_id": record.department_id, "staff_member_id": lookups.staff_member_id(data, record),
+        "channel": data.channel, "level": data.level, "comment": data.comment,
+        "sequence": lookups.sequence(data), "region_code": data.region_code,
+        "evaluated_at": data.evaluated_at, "received_at": now, "excluded": False,
+        "real_name": False, "evaluator_type": EvaluatorType.PERSON}
+    row.update(evaluator_columns(data.evaluator))
+    return _NewRating(data, record, row)
+
+
+def _insert(session: Session, lookups: Lookups, created: list[_NewRating]) -> None:
+    """Insert the batch's new records, ratings and dimensions: one statement per table."""
+    if lookups.new_records:
+        ids = session.execute(insert(ServiceRecord).returning(ServiceRecord.id, sort_by_parameter_order=True), [
+            {"record_no": r.record_no, "service_item_id": r.service_item_id, "department_id": r.department_id,
+             "awaiting_platform": True} for r in lookups.new_records]).scalars().all()
+        for record, record_id in zip(lookups.new_records, ids, strict=True):
+            record.id = record_id
+    rows = [{**new.row, "service_record_id": new.record.id} for new in created]
+    ids = session.execute(insert(Rating).returning(Rating.id, sort_by_parameter_order=True), rows).scalars().all()
+    for new, rating_id in zip(created, ids, strict=True):
+        new.id = rating_id
+    tags = [{"rating_id": new.id, "dimension": d} for new in created for d in new.data.dimensions]
+    if tags:
+        session.execute(insert(RatingDimension), tags)
+
+
+def _facts(new: _NewRating, lookups: Lookups) -> EvaluationFacts:
+    data, row = new.data, new.row
+    items = {item.id: item.code for item in lookups.items.values()}
+    return EvaluationFacts(
+        record_no=new.record.record_no, item_code=items[row["service_item_id"]],
+        department_code=lookups.department_codes[row["department_id"]], level=data.level, channel=data.channel,
+        evaluated_at=data.evaluated_at, sequence=row["sequence"], comment=data.comment,
+        dimensions=data.dimensions, real_name=row["real_name"], evaluator_type=row["evaluator_type"],
+        region_code=data.region_code, staff_no=lookups.staff_numbers.get(row["staff_member_id"] or 0))
+
+
+def _store_all(session: Session, key: ApiKey, entries: list[RatingInput | IntakeOutcome],
+               now: datetime) -> list[IntakeOutcome]:
+    """Check and store a batch: one query per kind of lookup, one insert per table, then
+    the cases of the bad ratings (R5) — all in the caller's transaction."""
+    lookups = Lookups.load(session, key.name, [e for e in entries if isinstance(e, RatingInput)])
+    slots: list[IntakeOutcome | tuple[str, Any]] = []
+    created: list[_NewRating] = []
+    for entry in entries:
+        if isinstance(entry, IntakeOutcome):
+            slots.append(entry)
+            continue
+        stored = lookups.stored.get(entry.external_id)
+        if stored is not None:  # sent before, or twice in this batch
+            slots.append((DUPLICATE, stored))
+            continue
+        try:
+            new = _new_rating(key, entry, lookups, now)
+        except Refused as refused:
+            slots.append(IntakeOutcome(refused.status, entry.external_id, errors=refused.errors))
+            continue
+        lookups.stored_rating(entry, new.record, new)
+        created.append(new)
+        slots.append((CREATED, new))
+    if created:
+        _insert(session, lookups, created)
+        enqueue_evaluations(session, [(new.id, _facts(new, lookups)) for new in created])  # R11
+        for new in created:
+            if new.data.level.is_bad:
+                rating = session.get_one(Rating, new.id)
+                lookups.cases[rating.id] = open_case(session, rating)
+    return [slot if isinstance(slot, IntakeOutcome)
+            else _answer(slot[1].external_id if isinstance(slot[1], Rating) else slot[1].data.external_id,
+                         slot[1].id, lookups.cases.get(slot[1].id), slot[0])
+            for slot in slots]
+
+
+def _store_one(session: Session, key: ApiKey, entry: RatingInput | IntakeOutcome, now: datetime) -> IntakeOutcome:
+    """One rating in a savepoint of the caller's transaction: all of it (record, rating,
+    case, first task, history) or none of it."""
+    if isinstance(entry, IntakeOutcome):
+        return entry
     for attempt in (1, 2):
-        found = _existing(session, key.name, data.external_id)
-        if found is not None:
-            return found
         try:
             with session.begin_nested():
-                return _store(session, key, data, now)
-        except Refused as refused:
-            return IntakeOutcome(refused.status, data.external_id, errors=refused.errors)
+                return _store_all(session, key, [entry], now)[0]
         except IntegrityError:
             # The same rating (or its new service record) arrived at the same moment
             # through another request: look again, the other one has been stored.
@@ -174,5 +182,18 @@ def ingest(session: Session, key: ApiKey, raw: Any, now: datetime) -> IntakeOutc
     raise AssertionError("unreachable")
 
 
+def ingest(session: Session, key: ApiKey, raw: Any, now: datetime) -> IntakeOutcome:
+    """Check and store one rating (see :func:`_store_one`)."""
+    return _store_one(session, key, _parse(raw, now), now)
+
+
 def ingest_batch(session: Session, key: ApiKey, items: list[Any], now: datetime) -> list[IntakeOutcome]:
-    return [ingest(session, key, raw, now) for raw in items]
+    """Check and store a batch, each rating answered on its own. The batch is stored in one
+    go; if another request stored one of its ratings or records meanwhile, it is stored
+    again rating by rating, each in its own savepoint."""
+    entries = [_parse(raw, now) for raw in items]
+    try:
+        with session.begin_nested():
+            return _store_all(session, key, entries, now)
+    except IntegrityError:
+        return [_store_one(session, key, entry, now) for entry in entries]

@@ -6,15 +6,19 @@ and the evaluator's type are sent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from calendars import SHANGHAI
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
 
-from ..models import Case, Channel, Dimension, EvaluatorType, OutboxRecord, Rating
+from ..models import Case, Channel, Dimension, EvaluatorType, Level, OutboxRecord
+from ..models.outbox import PENDING
 
 # Channel codes of the upload interface (evaluateChannel). Provinces differ; this is the
 # mapping of the interface this installation reports to.
@@ -38,34 +42,60 @@ def _time(moment: datetime | None) -> str | None:
     return moment.astimezone(SHANGHAI).isoformat() if moment else None
 
 
-def evaluation_payload(rating: Rating) -> dict[str, Any]:
-    record = rating.service_record
+@dataclass(frozen=True)
+class EvaluationFacts:
+    """What the province is told of a rating (no personal data: DESIGN.md §7)."""
+
+    record_no: str
+    item_code: str
+    department_code: str
+    level: Level
+    channel: Channel
+    evaluated_at: datetime
+    sequence: int
+    comment: str | None
+    dimensions: tuple[Dimension, ...]
+    real_name: bool
+    evaluator_type: EvaluatorType
+    region_code: str | None
+    staff_no: str | None
+
+
+def evaluation_payload(facts: EvaluationFacts) -> dict[str, Any]:
     return {
-        "projectNo": record.record_no,  # 办件编号
-        "taskCode": rating.service_item.code,  # 事项编码
-        "deptCode": rating.department.credit_code,  # 部门统一社会信用代码
-        "satisfaction": rating.level.national_code,  # 满意度: 5 非常满意 … 1 非常不满意
-        "evaluateChannel": CHANNEL_CODES[rating.channel],
-        "evaluateTime": _time(rating.evaluated_at),
-        "evaluateNum": rating.sequence,  # 评价次数: 1 首次, 2 追评
-        "evalContent": rating.comment or "",
-        "evalDetail": [DIMENSION_CODES[d] for d in rating.dimensions],
-        "anonymous": not rating.real_name,  # 匿名标志
-        "userType": EVALUATOR_TYPE_CODES[rating.evaluator_type],
-        "areaCode": rating.region_code,
-        "staffNo": rating.staff_member.staff_no if rating.staff_member else None,
+        "projectNo": facts.record_no,  # 办件编号
+        "taskCode": facts.item_code,  # 事项编码
+        "deptCode": facts.department_code,  # 部门统一社会信用代码
+        "satisfaction": facts.level.national_code,  # 满意度: 5 非常满意 … 1 非常不满意
+        "evaluateChannel": CHANNEL_CODES[facts.channel],
+        "evaluateTime": _time(facts.evaluated_at),
+        "evaluateNum": facts.sequence,  # 评价次数: 1 首次, 2 追评
+        "evalContent": facts.comment or "",
+        "evalDetail": [DIMENSION_CODES[d] for d in facts.dimensions],
+        "anonymous": not facts.real_name,  # 匿名标志
+        "userType": EVALUATOR_TYPE_CODES[facts.evaluator_type],
+        "areaCode": facts.region_code,
+        "staffNo": facts.staff_no,
     }
 
 
-def _add(session: Session, kind: str, stream: str, payload: dict[str, Any]) -> OutboxRecord:
+def _row(kind: str, stream: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"kind": kind, "stream": stream, "payload": payload, "status": PENDING, "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
+
+
+def enqueue_evaluations(session: Session, ratings: Iterable[tuple[int, EvaluationFacts]]) -> None:
+    """The records of newly stored ratings (R11), in one statement, in the caller's transaction."""
     now = current_clock().now()
-    record = OutboxRecord(kind=kind, stream=stream, payload=payload, next_attempt_at=now, created_at=now)
+    rows = [_row("evaluation", f"rating:{rating_id}", evaluation_payload(facts), now) for rating_id, facts in ratings]
+    if rows:
+        session.execute(insert(OutboxRecord), rows)
+
+
+def _add(session: Session, kind: str, stream: str, payload: dict[str, Any]) -> OutboxRecord:
+    record = OutboxRecord(**_row(kind, stream, payload, current_clock().now()))
     session.add(record)
     return record
-
-
-def enqueue_evaluation(session: Session, rating: Rating) -> OutboxRecord:
-    return _add(session, "evaluation", f"rating:{rating.id}", evaluation_payload(rating))
 
 
 def enqueue_milestone(session: Session, case: Case, milestone: str, **details: Any) -> OutboxRecord:

@@ -165,6 +165,32 @@ def test_a_batch_stores_the_valid_and_answers_each(client: FlaskClient, session:
     assert count(session, Rating) == 2
 
 
+def test_a_batch_checks_each_rating_against_the_ones_before_it(client: FlaskClient, session: Session,
+                                                                source: Source) -> None:
+    """A record new to the system is created by its first rating and then rated once more
+    only as a follow-up; staff numbers belong to the handling department."""
+    new = {"service_record_no": "R-BATCH-NEW", "department_code": source.dept.credit_code}
+    items = [source.rating(id="b-1", **new), source.rating(id="b-2", **new),
+             source.rating(id="b-3", follow_up=True, **new), source.rating(id="b-4", follow_up=True, **new),
+             source.rating(id="b-5", service_record_no="R-BATCH-NEW-2", follow_up=True,
+                           department_code=source.dept.credit_code),
+             source.rating(id="b-6", staff_no="NOBODY", service_record_no="R-BATCH-NEW-3",
+                           department_code=source.dept.credit_code),
+             source.rating(id="b-1", **new)]
+    body = post(client, source, {"evaluations": items}).get_json()
+    assert [r["status"] for r in body["results"]] == [
+        "created", "conflict", "created", "conflict", "invalid", "invalid", "duplicate"]
+    assert body["results"][6]["rating_id"] == body["results"][0]["rating_id"]
+    assert set(body["results"][5]["errors"]) == {"staff_no"}
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.record_no == "R-BATCH-NEW"))
+    assert record.awaiting_platform
+    sequences = session.scalars(select(Rating.sequence).where(Rating.service_record_id == record.id)
+                                .order_by(Rating.sequence)).all()
+    assert sequences == [1, 2]
+    assert session.scalar(select(func.count()).select_from(ServiceRecord)
+                          .where(ServiceRecord.record_no.in_(["R-BATCH-NEW-2", "R-BATCH-NEW-3"]))) == 0
+
+
 @pytest.mark.parametrize(("body", "status"), [
     ({"evaluations": []}, 422),
     ({"evaluations": [{}] * 1001}, 413),

@@ -1,4 +1,5 @@
-"""Idempotency under two concurrent identical requests (PostgreSQL): one rating, one case."""
+"""Idempotency under two concurrent identical requests (PostgreSQL): one rating, one case —
+for single ratings and for batches (whose set-based store falls back to one by one)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app import migrate
 from app.extensions import db
 from app.models import Case, Channel, ItemKind, Rating, ServiceItem
 from app.services.api_keys import create_key
-from app.services.intake import ingest
+from app.services.intake import ingest, ingest_batch
 
 from ..db_support import fresh_database, on_postgres
 from . import factories
@@ -21,7 +22,8 @@ from .conftest import make_app
 
 
 @pytest.mark.skipif(not on_postgres(), reason="concurrent transactions need PostgreSQL")
-def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [False, True])
+def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path, batch: bool) -> None:
     with fresh_database(tmp_path) as url:
         app = make_app(url, tmp_path / "instance")
         with app.app_context():
@@ -43,7 +45,14 @@ def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path) -> None
                     session = db.session
                     source = session.get(type(key), key_id)
                     barrier.wait(timeout=30)
-                    answers.append(ingest(session, source, dict(body), now).status)
+                    if batch:  # the same rating among others that are new to each request
+                        others = [{**body, "id": f"own-{threading.get_ident()}-{n}", "level": "满意",
+                                   "service_record_no": f"R-OWN-{threading.get_ident()}-{n}"} for n in range(3)]
+                        outcomes = ingest_batch(session, source, [*others, dict(body)], now)
+                        assert [o.status for o in outcomes[:3]] == ["created"] * 3
+                        answers.append(outcomes[3].status)
+                    else:
+                        answers.append(ingest(session, source, dict(body), now).status)
                     session.commit()
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(repr(error))
@@ -56,6 +65,6 @@ def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path) -> None
         assert not errors, errors
         assert sorted(answers) == ["created", "duplicate"]
         with app.app_context():
-            assert db.session.scalar(select(func.count()).select_from(Rating)) == 1
+            assert db.session.scalar(select(func.count()).select_from(Rating)) == (7 if batch else 1)
             assert db.session.scalar(select(func.count()).select_from(Case)) == 1
             db.engine.dispose()

@@ -1,0 +1,172 @@
+"""What intake must know before storing ratings — service items, departments, service
+records, staff, earlier ratings of each record, ratings already stored — read for a whole
+batch with one query per kind, then checked in memory rating by rating.
+
+The checks are the rules of R3: a known item and department, a record consistent with
+both (or created from them when the platform's record has not arrived), a staff number of
+the handling department, and 一次一评 (one rating per record, then at most one 追评).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Case, Department, Rating, ServiceItem, ServiceRecord, StaffMember
+from .rating_input import RatingInput
+
+INVALID, CONFLICT = "invalid", "conflict"
+CHUNK = 500  # values per IN list: far below every database's parameter limit
+
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    def __init__(self, status: str, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.status, self.errors = status, errors
+
+
+def _chunks(values: Iterable[T]) -> Iterable[list[T]]:
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+@dataclass
+class RecordRef:
+    """A service record as intake needs it; ``id`` is None until a new one is inserted."""
+
+    id: int | None
+    record_no: str
+    service_item_id: int
+    department_id: int
+    staff_member_id: int | None
+
+
+@dataclass
+class Lookups:
+    items: dict[str, ServiceItem] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    department_codes: dict[int, str] = field(default_factory=dict)  # id -> credit code
+    records: dict[str, RecordRef] = field(default_factory=dict)
+    new_records: list[RecordRef] = field(default_factory=list)
+    staff: dict[tuple[int, str], StaffMember] = field(default_factory=dict)
+    staff_numbers: dict[int, str] = field(default_factory=dict)  # id -> staff no
+    ratings_of_record: dict[str, int] = field(default_factory=dict)  # record no -> ratings stored
+    stored: dict[str, Any] = field(default_factory=dict)  # external id -> rating (stored or new)
+    cases: dict[int, Case] = field(default_factory=dict)  # rating id -> its case
+
+    @classmethod
+    def load(cls, session: Session, source: str, inputs: Sequence[RatingInput]) -> Lookups:
+        found = cls()
+        with session.no_autoflush:
+            found._load(session, source, inputs)
+        return found
+
+    def _load(self, session: Session, source: str, inputs: Sequence[RatingInput]) -> None:
+        def rows(query: Any, column: Any, values: Iterable[Any]) -> Iterable[Any]:
+            for chunk in _chunks(values):
+                yield from session.scalars(query.where(column.in_(chunk)))
+
+        for rating in rows(select(Rating).where(Rating.source == source), Rating.external_id,
+                           (i.external_id for i in inputs)):
+            self.stored[rating.external_id] = rating
+        for case in rows(select(Case), Case.rating_id, (r.id for r in self.stored.values())):
+            self.cases[case.rating_id] = case
+        fresh = [i for i in inputs if i.external_id not in self.stored]
+        for item in rows(select(ServiceItem), ServiceItem.code, (i.service_item_code for i in fresh)):
+            self.items[item.code] = item
+        for dept in rows(select(Department), Department.credit_code,
+                         (i.department_code for i in fresh if i.department_code)):
+            self.departments[dept.credit_code] = dept
+        columns = select(ServiceRecord.id, ServiceRecord.record_no, ServiceRecord.service_item_id,
+                         ServiceRecord.department_id, ServiceRecord.staff_member_id)
+        for chunk in _chunks(i.service_record_no for i in fresh):
+            for row in session.execute(columns.where(ServiceRecord.record_no.in_(chunk))):
+                self.records[row.record_no] = RecordRef(*row)
+        by_id = {record.id: no for no, record in self.records.items()}
+        for chunk in _chunks(by_id):
+            for record_id, count in session.execute(
+                    select(Rating.service_record_id, func.count()).where(Rating.service_record_id.in_(chunk))
+                    .group_by(Rating.service_record_id)):
+                self.ratings_of_record[by_id[record_id]] = count
+        wanted = {i.staff_no for i in fresh if i.staff_no}
+        for chunk in _chunks(wanted):
+            for staff in session.scalars(select(StaffMember).where(StaffMember.staff_no.in_(chunk))):
+                self.staff[(staff.department_id, staff.staff_no)] = staff
+                self.staff_numbers[staff.id] = staff.staff_no
+        for chunk in _chunks(r.staff_member_id for r in self.records.values()
+                             if r.staff_member_id and r.staff_member_id not in self.staff_numbers):
+            for staff_id, staff_no in session.execute(select(StaffMember.id, StaffMember.staff_no)
+                                                      .where(StaffMember.id.in_(chunk))):
+                self.staff_numbers[staff_id] = staff_no
+        self.department_codes.update((d.id, code) for code, d in self.departments.items())
+        for chunk in _chunks(r.department_id for r in self.records.values()
+                             if r.department_id not in self.department_codes):
+            for dept_id, code in session.execute(select(Department.id, Department.credit_code)
+                                                 .where(Department.id.in_(chunk))):
+                self.department_codes[dept_id] = code
+
+    # -- the checks, in memory ------------------------------------------------------------
+    def service_record(self, data: RatingInput) -> RecordRef:
+        """The rated record, or a new one (inserted with the batch) when the platform's data
+        has not arrived yet; refused when codes are unknown or disagree with the record."""
+        errors: dict[str, str] = {}
+        item = self.items.get(data.service_item_code)
+        if item is None:
+            errors["service_item_code"] = "未知的事项编码"
+        department = None
+        if data.department_code:
+            department = self.departments.get(data.department_code)
+            if department is None:
+                errors["department_code"] = "未知的部门统一社会信用代码"
+        record = self.records.get(data.service_record_no)
+        if record is not None:
+            if item is not None and record.service_item_id != item.id:
+                errors["service_item_code"] = "与办件的事项不一致"
+            if department is not None and record.department_id != department.id:
+                errors["department_code"] = "与办件的办理部门不一致"
+        elif department is None and "department_code" not in errors:
+            errors["department_code"] = "办件尚未同步时须提供办理部门"
+        if errors:
+            raise Refused(INVALID, errors)
+        if record is None:
+            # The rating came before the platform's record: keep it, complete the record later.
+            assert item is not None and department is not None
+            record = RecordRef(None, data.service_record_no, item.id, department.id, None)
+        return record
+
+    def staff_member_id(self, data: RatingInput, record: RecordRef) -> int | None:
+        if not data.staff_no:
+            return record.staff_member_id
+        staff = self.staff.get((record.department_id, data.staff_no))
+        if staff is None:
+            raise Refused(INVALID, {"staff_no": "办理部门中没有该工号"})
+        return staff.id
+
+    def sequence(self, data: RatingInput) -> int:
+        """一次一评: a record is rated once, then at most one follow-up (追评)."""
+        earlier = self.ratings_of_record.get(data.service_record_no, 0)
+        if earlier and not data.follow_up:
+            raise Refused(CONFLICT, {"service_record_no": "该办件已评价（一次一评）；追评请设置 follow_up"})
+        if data.follow_up and not earlier:
+            raise Refused(INVALID, {"follow_up": "该办件尚无首次评价，不能追评"})
+        if earlier >= 2:
+            raise Refused(CONFLICT, {"follow_up": "该办件已有追评"})
+        return earlier + 1
+
+    def stored_rating(self, data: RatingInput, record: RecordRef, rating: Any) -> None:
+        """Count a rating about to be stored: later ratings of the batch see it."""
+        if record.record_no not in self.records:
+            self.records[record.record_no] = record
+            self.new_records.append(record)
+        self.ratings_of_record[data.service_record_no] = self.ratings_of_record.get(data.service_record_no, 0) + 1
+        self.stored[data.external_id] = rating
+
+
+__all__ = ["CONFLICT", "INVALID", "Lookups", "Refused"]
