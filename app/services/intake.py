@@ -160,7 +160,7 @@ def _store_all(session: Session, key: ApiKey, entries: list[RatingInput | Intake
                 rating = session.get_one(Rating, new.id)
                 lookups.cases[rating.id] = open_case(session, rating)
     return [slot if isinstance(slot, IntakeOutcome)
-            else _answer(slot[1].external_id if isinstance(slot[1], Rating) else slot[1].data.external_id,
+            else _answer(slot[1].data.external_id if isinstance(slot[1], _NewRating) else slot[1].external_id,
                          slot[1].id, lookups.cases.get(slot[1].id), slot[0])
             for slot in slots]
 

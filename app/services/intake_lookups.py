@@ -50,15 +50,15 @@ class RecordRef:
 
 @dataclass
 class Lookups:
-    items: dict[str, ServiceItem] = field(default_factory=dict)
-    departments: dict[str, Department] = field(default_factory=dict)
+    items: dict[str, Any] = field(default_factory=dict)  # code -> (id, code)
+    departments: dict[str, Any] = field(default_factory=dict)  # credit code -> (id, credit_code)
     department_codes: dict[int, str] = field(default_factory=dict)  # id -> credit code
     records: dict[str, RecordRef] = field(default_factory=dict)
     new_records: list[RecordRef] = field(default_factory=list)
-    staff: dict[tuple[int, str], StaffMember] = field(default_factory=dict)
+    staff: dict[tuple[int, str], Any] = field(default_factory=dict)  # -> (id, department_id, staff_no)
     staff_numbers: dict[int, str] = field(default_factory=dict)  # id -> staff no
     ratings_of_record: dict[str, int] = field(default_factory=dict)  # record no -> ratings stored
-    stored: dict[str, Any] = field(default_factory=dict)  # external id -> rating (stored or new)
+    stored: dict[str, Any] = field(default_factory=dict)  # external id -> (id, external_id) or a new rating
     cases: dict[int, Case] = field(default_factory=dict)  # rating id -> its case
 
     @classmethod
@@ -70,18 +70,20 @@ class Lookups:
 
     def _load(self, session: Session, source: str, inputs: Sequence[RatingInput]) -> None:
         def rows(query: Any, column: Any, values: Iterable[Any]) -> Iterable[Any]:
+            # Plain rows of the columns needed: no ORM objects to build for a lookup.
             for chunk in _chunks(values):
-                yield from session.scalars(query.where(column.in_(chunk)))
+                yield from session.execute(query.where(column.in_(chunk)))
 
-        for rating in rows(select(Rating).where(Rating.source == source), Rating.external_id,
+        for rating in rows(select(Rating.id, Rating.external_id).where(Rating.source == source), Rating.external_id,
                            (i.external_id for i in inputs)):
             self.stored[rating.external_id] = rating
-        for case in rows(select(Case), Case.rating_id, (r.id for r in self.stored.values())):
-            self.cases[case.rating_id] = case
+        for chunk in _chunks(r.id for r in self.stored.values()):
+            for case in session.scalars(select(Case).where(Case.rating_id.in_(chunk))):
+                self.cases[case.rating_id] = case
         fresh = [i for i in inputs if i.external_id not in self.stored]
-        for item in rows(select(ServiceItem), ServiceItem.code, (i.service_item_code for i in fresh)):
+        for item in rows(select(ServiceItem.id, ServiceItem.code), ServiceItem.code, (i.service_item_code for i in fresh)):
             self.items[item.code] = item
-        for dept in rows(select(Department), Department.credit_code,
+        for dept in rows(select(Department.id, Department.credit_code), Department.credit_code,
                          (i.department_code for i in fresh if i.department_code)):
             self.departments[dept.credit_code] = dept
         columns = select(ServiceRecord.id, ServiceRecord.record_no, ServiceRecord.service_item_id,
@@ -97,7 +99,8 @@ class Lookups:
                 self.ratings_of_record[by_id[record_id]] = count
         wanted = {i.staff_no for i in fresh if i.staff_no}
         for chunk in _chunks(wanted):
-            for staff in session.scalars(select(StaffMember).where(StaffMember.staff_no.in_(chunk))):
+            for staff in session.execute(select(StaffMember.id, StaffMember.department_id, StaffMember.staff_no)
+                                         .where(StaffMember.staff_no.in_(chunk))):
                 self.staff[(staff.department_id, staff.staff_no)] = staff
                 self.staff_numbers[staff.id] = staff.staff_no
         for chunk in _chunks(r.staff_member_id for r in self.records.values()
