@@ -31,7 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import api, auth, errors, http_headers, main, templating
+    from . import api, auth, errors, http_headers, main, records, templating
     from .cli import register_cli
     from .sweeper import sweep_in_web
 
@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    app.register_blueprint(records.bp)
     errors.register(app)
     http_headers.register(app)
     templating.register(app)
