@@ -105,6 +105,7 @@ cli = HcpGroup(
 
 def register_cli(app: Flask) -> None:
     from .apikeys import apikey_group
+    from .audit import register as register_audit
     from .calendar import calendar_group
     from .db import db_group
     from .engine import bpmn_group, engine_group, sweep_command, worker_command
@@ -121,6 +122,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     for command in (bpmn_group, engine_group, sweep_command, worker_command):
         app.cli.add_command(command)
+    register_audit(app)
     register_push(app)
     register_ratings(app)
     register_simulate(app)

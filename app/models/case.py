@@ -73,6 +73,10 @@ class Case(Base):
     outcome: Mapped[CaseOutcome | None] = mapped_column(enum_type(CaseOutcome, "case_outcome"))
     opened_at: Mapped[datetime] = mapped_column(server_default=func.now())
     closed_at: Mapped[datetime | None]
+    # The head of the case's history chain (app/services/history_chain.py): how many events
+    # it has and the hash of the newest, so that deleting the newest events is detected.
+    history_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    history_head: Mapped[str] = mapped_column(String(64), default="0" * 64, server_default="0" * 64)
     # Optimistic locking: a stale write (two people on one case) fails instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 

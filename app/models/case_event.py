@@ -31,6 +31,9 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))  # username, or "system" / "timer"
     occurred_at: Mapped[datetime]
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The tamper-evident chain (app/services/history_chain.py).
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship()
     actor_user: Mapped[User | None] = relationship()

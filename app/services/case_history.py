@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from workflows.clock import current_clock
@@ -16,6 +16,7 @@ from workflows.engine import EngineListener
 from workflows.tables import HumanTask, ProcessInstance, Timer
 
 from ..models import Case, CaseEvent, CaseOutcome, CaseStage, CaseStatus, User
+from .history_chain import GENESIS, event_hash
 from .province_records import enqueue_milestone
 
 SYSTEM = "system"
@@ -33,18 +34,9 @@ def _per_transaction(session: Session, kind: str) -> dict[Any, Any]:
     return caches.setdefault(kind, {})
 
 
-# The writer of a case holds its instance's lock for the whole transaction, so the
-# sequence numbers it hands out cannot collide with another writer's.
+# Cases this transaction works on, by case number (the listener finds them by the
+# instance's business key, before they are flushed).
 _CACHES: WeakKeyDictionary[SessionTransaction, dict[str, dict[Any, Any]]] = WeakKeyDictionary()
-
-
-def _next_seq(session: Session, case: Case) -> int:
-    counters = _per_transaction(session, "seq")
-    if case not in counters:  # a case not yet in the database has no history
-        counters[case] = 0 if case.id is None else session.scalar(
-            select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0
-    counters[case] += 1
-    return counters[case]
 
 
 def register(session: Session, case: Case) -> None:
@@ -55,10 +47,15 @@ def register(session: Session, case: Case) -> None:
 def record(session: Session, case: Case, event: str, *, actor: User | str = SYSTEM,
            data: dict[str, Any] | None = None, at: datetime | None = None) -> CaseEvent:
     """Append an event (named ``subject_past_verb``) to the case's history."""
-    entry = CaseEvent(case=case, seq=_next_seq(session, case), event=event,
+    # A case not flushed yet has no column defaults: its chain starts here.
+    entry = CaseEvent(case=case, seq=(case.history_count or 0) + 1, event=event,
                       actor_id=actor.id if isinstance(actor, User) else None,
                       actor=actor.username if isinstance(actor, User) else actor,
-                      occurred_at=at or current_clock().now(), data=data or {})
+                      occurred_at=at or current_clock().now(), data=data or {},
+                      prev_hash=case.history_head or GENESIS)
+    entry.hash = event_hash(case.case_no, entry, entry.prev_hash)
+    # The writer of a case holds its instance's lock, so the head it extends is the newest.
+    case.history_count, case.history_head = entry.seq, entry.hash
     session.add(entry)
     return entry
 

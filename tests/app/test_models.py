@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.identifiers import InvalidCode, make_uscc, validate_uscc
 from app.models import (AppendOnlyError, Case, CaseEvent, CaseStage, Channel, Department, Dimension,
                         IdType, Level, Rating, RatingDimension)
+from app.services.case_history import record
 
 from . import factories
 
@@ -171,9 +172,7 @@ def test_stale_case_update_is_refused(session: Session) -> None:
 
 def _event(session: Session) -> CaseEvent:
     case = _case(session)
-    entry = CaseEvent(case=case, seq=1, event="case_opened", actor="system",
-                      occurred_at=datetime.now(timezone.utc), data={"rating_id": case.rating_id})
-    session.add(entry)
+    entry = record(session, case, "case_opened", data={"rating_id": case.rating_id})
     session.flush()
     return entry
 
