@@ -10,6 +10,7 @@ from .clock import SHANGHAI
 from .data import FESTIVALS, Festival, YearData, load_year_file, parse_year_data
 from .deadlines import (
     add_working_days,
+    calendar_in_context,
     covered_years,
     deadline,
     default_calendar,
@@ -36,6 +37,7 @@ __all__ = [
     "YearData",
     "YearRegistry",
     "add_working_days",
+    "calendar_in_context",
     "covered_years",
     "deadline",
     "default_calendar",

@@ -9,6 +9,9 @@ whose methods of the same names follow the same rules (see :mod:`calendars.calen
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 
 from .calendar import ChinaCalendar
@@ -16,10 +19,27 @@ from .data import YearData
 
 _lock = threading.Lock()
 _default: ChinaCalendar | None = None
+_in_context: ContextVar[ChinaCalendar | None] = ContextVar("calendar_in_context", default=None)
+
+
+@contextmanager
+def calendar_in_context(calendar: ChinaCalendar) -> Iterator[ChinaCalendar]:
+    """Use ``calendar`` behind the module-level functions inside the block, in this thread
+    (context) only: e.g. to recompute a case with the calendar data of an earlier day
+    while other threads go on with today's."""
+    token = _in_context.set(calendar)
+    try:
+        yield calendar
+    finally:
+        _in_context.reset(token)
 
 
 def default_calendar() -> ChinaCalendar:
-    """The process-wide calendar behind the module-level functions (built on first use)."""
+    """The calendar behind the module-level functions: the one set by
+    :func:`calendar_in_context`, else the process-wide one (built on first use)."""
+    calendar = _in_context.get()
+    if calendar is not None:
+        return calendar
     global _default
     calendar = _default
     if calendar is None:

@@ -165,9 +165,10 @@ class Engine:
             loaded.workflow.refresh_timers()
             loaded.workflow.do_engine_steps()
 
-        self._advance(loaded, step)
+        # The firing is told first, then what it caused: the history reads cause → effect.
         for timer in due:
             self.listener.timer_fired(self.session, loaded.row, timer)
+        self._advance(loaded, step)
 
     def recompute_timers(self, loaded: Loaded) -> None:
         """Re-evaluate waiting timers (e.g. after calendar data changed) and save."""

@@ -84,6 +84,35 @@ def _from_version(version: CalendarYearVersion) -> calendars.YearData:
     return calendars.YearData.from_dict(version.data, f"database version {version.id}")
 
 
+class CalendarHistory:
+    """The calendar data as it was at any moment: the shipped years overridden by the newest
+    database version of each year loaded by then. For re-running a case as it happened."""
+
+    def __init__(self, session: Session) -> None:
+        self._versions = list(session.scalars(select(CalendarYearVersion).order_by(CalendarYearVersion.id)))
+        self._shipped = shipped_years()
+        self._built: dict[tuple[int, ...], calendars.ChinaCalendar] = {}
+
+    def key_at(self, moment: datetime) -> tuple[int, ...]:
+        """The ids of the versions in force at ``moment`` (the newest of each year)."""
+        newest: dict[int, int] = {}
+        for version in self._versions:
+            if version.loaded_at <= moment:
+                newest[version.year] = version.id
+        return tuple(sorted(newest.values()))
+
+    def calendar_at(self, moment: datetime) -> calendars.ChinaCalendar:
+        key = self.key_at(moment)
+        calendar = self._built.get(key)
+        if calendar is None:
+            years = dict(self._shipped)
+            for version in self._versions:
+                if version.id in key:
+                    years[version.year] = _from_version(version)
+            calendar = self._built[key] = calendars.ChinaCalendar(calendars.YearRegistry(years.values()))
+        return calendar
+
+
 def years_in_force(session: Session) -> dict[int, YearSource]:
     result = {year: YearSource(year, data, None) for year, data in shipped_years().items()}
     for year, version in newest_versions(session).items():

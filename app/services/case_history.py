@@ -100,14 +100,15 @@ class CaseListener(EngineListener):
     def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer) -> None:
         case = self._case(session, instance)
         data = {"timer": timer.bpmn_id, "name": timer.name, "clock": timer.clock, "due_at": _iso(timer.due_at)}
+        at = timer.fired_at  # the timers of one firing share its time (a replay fires them together)
         if timer.kind == "warning":
-            record(session, case, "deadline_warned", actor=TIMER, data=data)
+            record(session, case, "deadline_warned", actor=TIMER, data=data, at=at)
         elif timer.kind == "deadline":
             case.overdue = True
-            record(session, case, "deadline_missed", actor=TIMER, data=data)
-            record(session, case, "case_escalated", actor=TIMER, data={**data, "to": "supervisor"})
+            record(session, case, "deadline_missed", actor=TIMER, data=data, at=at)
+            record(session, case, "case_escalated", actor=TIMER, data={**data, "to": "supervisor"}, at=at)
         else:
-            record(session, case, "timer_fired", actor=TIMER, data=data)
+            record(session, case, "timer_fired", actor=TIMER, data=data, at=at)
 
     def timer_moved(self, session: Session, instance: ProcessInstance, timer: Timer, old: datetime) -> None:
         case = self._case(session, instance)

@@ -42,6 +42,12 @@ def _planned_deadline(received_at: datetime, days: int) -> tuple[datetime, bool]
         return calendars.provisional_deadline(received_at, days)
 
 
+def process_start_data(case_no: str, rating: Rating) -> dict[str, object]:
+    """What a case's process starts with (bpmn/README.md, variables)."""
+    return {"case_no": case_no, "department_id": rating.department_id, "real_name": rating.real_name,
+            "level": rating.level.value, "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()}
+
+
 def open_case(session: Session, rating: Rating) -> Case:
     """Open the case of a bad rating and start its process, in the caller's transaction
     (intake commits the rating, its case and the first tasks together)."""
@@ -67,10 +73,8 @@ def open_case(session: Session, rating: Rating) -> Case:
         "deadlines_provisional": case.deadlines_provisional})
     deployment = current_deployment(session)
     with session.no_autoflush:  # case, instance, tasks and timers go in one flush below
-        instance = make_engine(session).start(deployment, PROCESS_ID, case.case_no, {
-            "case_no": case.case_no, "department_id": rating.department_id, "real_name": rating.real_name,
-            "level": rating.level.value,
-            "received_at": rating.received_at.astimezone(calendars.SHANGHAI).isoformat()})
+        instance = make_engine(session).start(deployment, PROCESS_ID, case.case_no,
+                                              process_start_data(case.case_no, rating))
         case.instance = instance
     session.flush()  # ids for the history, and for the caller
     enqueue_milestone(session, case, "opened", level=rating.level.national_code)
