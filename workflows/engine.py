@@ -74,8 +74,11 @@ class Loaded:
 
 class Engine:
     def __init__(self, session: Session, specs: SpecRegistry, script_engine: PythonScriptEngine,
-                 listener: EngineListener | None = None) -> None:
+                 listener: EngineListener | None = None, *, save_state: bool = True) -> None:
+        """``save_state=False`` leaves ``ProcessInstance.state`` as it was after each step
+        (for a re-run that keeps its :class:`Loaded` workflow in memory throughout)."""
         self.session = session
+        self.save_state = save_state
         self.specs = specs
         self.script_engine = script_engine
         self.listener = listener or EngineListener()
@@ -84,6 +87,11 @@ class Engine:
     # -- lifecycle --------------------------------------------------------------------
     def start(self, deployment: Deployment, process_id: str, business_key: str,
               data: dict[str, Any]) -> ProcessInstance:
+        return self.begin(deployment, process_id, business_key, data).row
+
+    def begin(self, deployment: Deployment, process_id: str, business_key: str,
+              data: dict[str, Any]) -> Loaded:
+        """:meth:`start`, keeping the new instance loaded for further steps."""
         specs = self.specs.get(deployment.id, lambda: deployment.bpmn_files, process_id)
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
@@ -91,8 +99,9 @@ class Engine:
         row = ProcessInstance(deployment=deployment, process_id=process_id, business_key=business_key,
                               status=RUNNING, state={}, created_at=now, updated_at=now)
         self.session.add(row)
-        self._advance(Loaded(row, workflow), workflow.do_engine_steps)
-        return row
+        loaded = Loaded(row, workflow)
+        self._advance(loaded, workflow.do_engine_steps)
+        return loaded
 
     def load(self, instance_id: int, *, skip_locked: bool = False) -> Loaded | None:
         """The instance with its open task and timer rows, locked against other writers.
@@ -255,7 +264,8 @@ class Engine:
                 loaded.tasks[uuid] = task
                 opened.append(task)
         self._set_due_dates(loaded, ready)
-        row.state = self.serializer.dump(workflow)
+        if self.save_state:
+            row.state = self.serializer.dump(workflow)
         row.updated_at = now
         finished = workflow.completed and row.status == RUNNING
         if finished:
