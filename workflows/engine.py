@@ -9,6 +9,7 @@ same transaction; the application writes the case history there.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +58,10 @@ class EngineListener:
     def task_opened(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None: ...
     def task_closed(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None: ...
     def timer_set(self, session: Session, instance: ProcessInstance, timer: Timer) -> None: ...
-    def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer) -> None: ...
+    def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer, *,
+                    inline: bool = False) -> None:
+        """A timer fired: by the sweep, or (``inline``) inside another step because its due
+        time had passed when the engine next ran the instance."""
     def timer_moved(self, session: Session, instance: ProcessInstance, timer: Timer, old: datetime) -> None: ...
     def instance_completed(self, session: Session, instance: ProcessInstance, data: dict[str, Any]) -> None: ...
     def instance_errored(self, session: Session, instance: ProcessInstance, message: str) -> None: ...
@@ -70,6 +74,7 @@ class Loaded:
     tasks: dict[str, HumanTask] = field(default_factory=dict)  # open rows by task uuid
     timers: dict[str, Timer] = field(default_factory=dict)  # waiting rows by task uuid
     provisional: dict[str, bool] = field(default_factory=dict)  # timer uuid -> value is provisional
+    step_started: float = 0.0  # time.time() when the current step began (SpiffWorkflow's clock)
 
 
 class Engine:
@@ -207,6 +212,7 @@ class Engine:
         return loaded
 
     def _advance(self, loaded: Loaded, step: Any) -> None:
+        loaded.step_started = time.time()
         try:
             step()
             self._reevaluate_timers(loaded)
@@ -233,9 +239,26 @@ class Engine:
         ready = {str(t.id): t for t in _ready_user_tasks(workflow)}
         waiting = {str(t.id): t for t in _waiting_timers(workflow)}
         new_timers: list[Timer] = []
+        fired_inline: list[Timer] = []
         for uuid, timer in list(loaded.timers.items()):
             if uuid not in waiting and timer.status == WAITING:
-                timer.status = CANCELLED
+                # Its activity ended (cancelled), or SpiffWorkflow fired it inside this step
+                # because its due time had passed before the sweep came to it.
+                spiff_task = _find_task(workflow, uuid)
+                if spiff_task is not None and spiff_task.state == TaskState.COMPLETED:
+                    timer.status, timer.fired_at = FIRED, now
+                    fired_inline.append(timer)
+                else:
+                    timer.status = CANCELLED
+        for spiff_task in _timers_completed_since(workflow, loaded.step_started):
+            uuid = str(spiff_task.id)
+            if uuid not in loaded.timers:  # started and fired within this one step: never waited
+                due = TimerEventDefinition.get_datetime(spiff_task._get_internal_data("event_value"))
+                timer = _timer_row(row, spiff_task, due, now)
+                timer.status, timer.fired_at = FIRED, now
+                self.session.add(timer)
+                loaded.timers[uuid] = timer
+                fired_inline.append(timer)
         for uuid, spiff_task in waiting.items():
             due = TimerEventDefinition.get_datetime(spiff_task._get_internal_data("event_value"))
             timer = loaded.timers.get(uuid)
@@ -272,6 +295,8 @@ class Engine:
             row.status, row.completed_at = COMPLETED, now
         for timer in new_timers:
             self.listener.timer_set(self.session, row, timer)
+        for timer in fired_inline:
+            self.listener.timer_fired(self.session, row, timer, inline=True)
         for task in opened:
             self.listener.task_opened(self.session, row, task)
         if finished:
@@ -301,6 +326,13 @@ def _ready_user_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
 def _waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
     return [t for t in workflow.event_manager.tasks.values()
             if t.state == TaskState.WAITING and isinstance(t.task_spec.event_definition, TimerEventDefinition)]
+
+
+def _timers_completed_since(workflow: BpmnWorkflow, since: float) -> list[Task]:
+    """Timer events that fired (completed) at or after ``since`` (``time.time()``)."""
+    return [t for wf in _all_workflows(workflow) for t in wf.tasks.values()
+            if t.state == TaskState.COMPLETED and t.last_state_change >= since
+            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
 
 
 def _find_task(workflow: BpmnWorkflow, uuid: str) -> Task | None:

@@ -97,9 +97,12 @@ class CaseListener(EngineListener):
             setattr(case, column, timer.due_at)
             case.deadlines_provisional = timer.provisional
 
-    def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer) -> None:
+    def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer, *,
+                    inline: bool = False) -> None:
         case = self._case(session, instance)
         data = {"timer": timer.bpmn_id, "name": timer.name, "clock": timer.clock, "due_at": _iso(timer.due_at)}
+        if inline:  # fired inside another step (its due time had passed), not by the sweep
+            data["inline"] = True
         at = timer.fired_at  # the timers of one firing share its time (a replay fires them together)
         if timer.kind == "warning":
             record(session, case, "deadline_warned", actor=TIMER, data=data, at=at)
