@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+VENDOR := app/static/vendor/bpmn-js
+VENDOR_STAMP := $(VENDOR)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -15,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(VENDOR_STAMP)
 
 # Browser tests drive Debian's Chromium through Playwright (a browser download never works
 # here), with a CJK font so that screenshots show the Chinese text.
@@ -30,6 +32,26 @@ $(BROWSER_STAMP): $(STAMP)
 	touch $@
 
 browser-deps: $(BROWSER_STAMP)
+
+# The case page draws its BPMN diagram with the bpmn-js viewer from npm (package-lock.json),
+# copied under app/static (gitignored): nothing is loaded from a CDN at run time.
+$(VENDOR_STAMP): package.json package-lock.json assets/designer-modeler.js
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cp node_modules/bpmn-js/dist/bpmn-viewer.production.min.js node_modules/bpmn-js/dist/assets/diagram-js.css \
+		node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/
+	cp -R node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/
+	# The report pages draw their charts with Apache ECharts (same package.json).
+	rm -rf app/static/vendor/echarts && mkdir -p app/static/vendor/echarts
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE app/static/vendor/echarts/
+	# The process designer: bpmn-js Modeler with bpmn-js-properties-panel, bundled by esbuild.
+	rm -rf app/static/vendor/designer && mkdir -p app/static/vendor/designer
+	node_modules/.bin/esbuild assets/designer-modeler.js --bundle --minify --format=iife --target=es2019 \
+		--log-level=warning --outfile=app/static/vendor/designer/modeler.js
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css app/static/vendor/designer/
+	touch $@
 
 ## make run: set up, migrate, load the demo district and a month of simulated ratings (their bad
 ## ratings open cases), serve http://127.0.0.1:5000 with the timer sweep running in the server
@@ -59,4 +81,4 @@ test-postgres: install
 	fi
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .import_linter_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .import_linter_cache node_modules app/static/vendor

@@ -31,7 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import api, auth, errors, http_headers, main, records, templating
+    from . import api, auth, errors, http_headers, main, records, templating, work
     from .cli import register_cli
     from .sweeper import sweep_in_web
 
@@ -40,6 +40,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(records.bp)
+    from . import audit
+    app.register_blueprint(audit.bp)
+    from . import admin
+
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(work.bp)
+    from . import cases, notifications, supervision
+
+    for blueprint in (cases.bp, notifications.bp, supervision.bp):
+        app.register_blueprint(blueprint)
+    from . import designer
+
+    app.register_blueprint(designer.bp)
+    from . import reports
+
+    app.register_blueprint(reports.bp)
     errors.register(app)
     http_headers.register(app)
     templating.register(app)

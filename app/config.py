@@ -7,10 +7,12 @@ reading ``HCP_DATABASE_URL: ...`` knows exactly what to fix.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -62,13 +64,22 @@ def load_settings(instance_path: str | Path, overrides: Mapping[str, Any] | None
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": _positive_int(raw, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # Evidence files attached to cases (their upload alone may exceed MAX_CONTENT_LENGTH).
+        "EVIDENCE_MAX_BYTES": _positive_int(raw, "EVIDENCE_MAX_BYTES", 20 * 1024 * 1024),
         "SWEEP_IN_WEB": _flag(raw, "SWEEP_IN_WEB", False),
         "PROVINCE_URL": _http_url(raw, "PROVINCE_URL"),
+        # The performance-supervision office's receiver of monthly bulletins (R9).
+        "SUPERVISION_URL": _http_url(raw, "SUPERVISION_URL"),
         "API_RATE_LIMIT": _rate_limit(raw, "API_RATE_LIMIT", "1200/minute"),
+        # Failed sign-ins per client address (successful ones are not counted).
+        "LOGIN_RATE_LIMIT": _rate_limit(raw, "LOGIN_RATE_LIMIT", "20/minute"),
         # memory:// counts per process; point it at redis://… to share limits between processes.
         "RATELIMIT_STORAGE_URI": str(raw.get("RATE_LIMIT_STORAGE") or "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SWEEP_INTERVAL": _positive_int(raw, "SWEEP_INTERVAL", 5),
+        # How long a closed case's history is kept before it is archived to a file and removed.
+        "RETENTION_YEARS": _retention_years(raw),
+        **_notify_channel(raw),
     }
     settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
     if "WTF_CSRF_ENABLED" in raw:  # tests of views may switch it off explicitly
@@ -122,6 +133,19 @@ def _flag(raw: Mapping[str, Any], key: str, default: bool) -> bool:
     raise ConfigError(f"{env_name(key)}: expected true or false, got {value!r}")
 
 
+# The shortest time a closed case's history may be kept (the archive rule this installation
+# follows). Changed only here, by a reviewed change: no setting can go below it.
+LEGAL_MINIMUM_RETENTION_YEARS = 3
+
+
+def _retention_years(raw: Mapping[str, Any]) -> int:
+    years = _positive_int(raw, "RETENTION_YEARS", 10)
+    if years < LEGAL_MINIMUM_RETENTION_YEARS:
+        raise ConfigError(f"{env_name('RETENTION_YEARS')}: {years} is shorter than the legal minimum of "
+                          f"{LEGAL_MINIMUM_RETENTION_YEARS} years")
+    return years
+
+
 def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
     value = raw.get(key)
     if value is None or value == "":
@@ -142,6 +166,32 @@ def _http_url(raw: Mapping[str, Any], key: str) -> str | None:
     if not value.startswith(("http://", "https://")) or len(value) < 10:
         raise ConfigError(f"{env_name(key)}: expected an http(s) URL, got {value!r}")
     return value
+
+
+def _notify_channel(raw: Mapping[str, Any]) -> dict[str, str | None]:
+    """Where notifications go besides the in-app list: e-mail (``HCP_NOTIFY_SMTP_URL``
+    smtp[s]://[user:password@]host[:port] with ``HCP_NOTIFY_MAIL_FROM``) or a webhook
+    (``HCP_NOTIFY_WEBHOOK_URL``); one channel at most."""
+    smtp = str(raw.get("NOTIFY_SMTP_URL") or "").strip() or None
+    sender = str(raw.get("NOTIFY_MAIL_FROM") or "").strip() or None
+    webhook = _http_url(raw, "NOTIFY_WEBHOOK_URL")
+    if smtp:
+        parts = urlsplit(smtp)
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError:
+            raise ConfigError(f"{env_name('NOTIFY_SMTP_URL')}: the port is not a number from 1 to 65535") from None
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:  # the value is not echoed: it may hold a password
+            raise ConfigError(f"{env_name('NOTIFY_SMTP_URL')}: expected smtp://host:port or smtps://host:port "
+                              "(user:password@ before the host when the server wants a login)")
+        if webhook:
+            raise ConfigError(f"{env_name('NOTIFY_SMTP_URL')} and {env_name('NOTIFY_WEBHOOK_URL')}: "
+                              "set one notification channel, not both")
+        if not sender:
+            raise ConfigError(f"{env_name('NOTIFY_MAIL_FROM')} is required with {env_name('NOTIFY_SMTP_URL')}")
+    if sender and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", sender):
+        raise ConfigError(f"{env_name('NOTIFY_MAIL_FROM')}: expected an e-mail address, got {sender!r}")
+    return {"NOTIFY_SMTP_URL": smtp, "NOTIFY_MAIL_FROM": sender, "NOTIFY_WEBHOOK_URL": webhook}
 
 
 def _rate_limit(raw: Mapping[str, Any], key: str, default: str) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -336,7 +337,10 @@ def _timers_completed_since(workflow: BpmnWorkflow, since: float) -> list[Task]:
 
 
 def _find_task(workflow: BpmnWorkflow, uuid: str) -> Task | None:
-    return workflow.get_task_from_id(UUID(uuid))
+    try:
+        return workflow.get_task_from_id(UUID(uuid))
+    except TaskNotFoundException:  # no longer in the tree (a migration re-ran its branch)
+        return None
 
 
 def _is_done(workflow: BpmnWorkflow, uuid: str) -> bool:

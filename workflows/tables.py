@@ -75,6 +75,10 @@ class HumanTask(Base):
         Index("ix_wf_task_offer", "status", "department_id", "role"),
         Index("ix_wf_task_claimed", "claimed_by", "status"),
         Index("ix_wf_task_instance_status", "instance_id", "status"),
+        # Inboxes: a department's (or, with no department, a role's) unclaimed open tasks,
+        # and the tasks a user completed, newest first.
+        Index("ix_wf_task_open_offer", "department_id", "status", "claimed_by", "role"),
+        Index("ix_wf_task_completed", "completed_by", "status", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import evaluations, openapi  # noqa: E402,F401  (registers the routes)
+from . import evaluations, openapi, tasks  # noqa: E402,F401  (registers the routes)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from ..models import Channel, Dimension, EvaluatorType, IdType, Level
 from ..services.intake import MAX_BATCH
-from . import bp
+from . import bp, openapi_tasks
 
 CODE = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
 
@@ -96,11 +96,14 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "政务服务“好差评”差评办理系统 API", "version": "1",
-                 "description": "评价器、二维码、政务服务网、赣服通、自助终端、热线和短信的评价接入。"},
+                 "description": "评价器、二维码、政务服务网、赣服通、自助终端、热线和短信的评价接入；"
+                                "以个人令牌办理任务的待办接口。"},
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
-                                           "description": "来源的API密钥（hcp apikey create）"}},
-            "schemas": {"Rating": rating_schema(), "IntakeResult": result_schema(), "Error": ERROR},
+                                           "description": "来源的API密钥（hcp apikey create）"},
+                                "userToken": openapi_tasks.security_scheme()},
+            "schemas": {"Rating": rating_schema(), "IntakeResult": result_schema(), "Error": ERROR,
+                        **openapi_tasks.schemas()},
         },
         "security": [{"apiKey": []}],
         "paths": {"/api/v1/evaluations": {"post": {
@@ -119,7 +122,7 @@ def document() -> dict[str, Any]:
                 "422": _json({"anyOf": [result, FIELD_ERRORS]}, "字段错误（逐字段说明）"),
                 "503": _json(ERROR, "数据库暂时不可用，请按Retry-After重试"),
             },
-        }}},
+        }}, **openapi_tasks.paths()},
     }
 
 

@@ -61,6 +61,13 @@ def aware_moment(_ctx: click.Context, _param: click.Parameter, value: str | None
     return moment
 
 
+def cli_actor() -> str:
+    """Who runs a command, for the audit log: the operating system's login name."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"[:64]
+
+
 class HcpGroup(FlaskGroup):
     def _load(self, ctx: click.Context) -> Flask:
         try:
@@ -105,13 +112,17 @@ cli = HcpGroup(
 
 def register_cli(app: Flask) -> None:
     from .apikeys import apikey_group
+    from .bpmn_validate import register as register_bpmn_validate
     from .audit import register as register_audit
+    from .bulletin import register as register_bulletin
     from .calendar import calendar_group
     from .db import db_group
     from .engine import bpmn_group, engine_group, sweep_command, worker_command
+    from .notify import register as register_notify
     from .push import register as register_push
     from .ratings import register as register_ratings
     from .simulate import register as register_simulate
+    from .users import users_group
     from .demo import seed_demo
     from .keys import keys_group
 
@@ -120,12 +131,16 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(seed_demo)
     app.cli.add_command(keys_group)
+    app.cli.add_command(users_group)
     for command in (bpmn_group, engine_group, sweep_command, worker_command):
         app.cli.add_command(command)
     register_audit(app)
+    register_bpmn_validate(app)
+    register_notify(app)
     register_push(app)
     register_ratings(app)
     register_simulate(app)
+    register_bulletin(app)
 
 
 def main() -> None:

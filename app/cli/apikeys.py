@@ -12,7 +12,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import ApiKey, Channel
 from ..services.api_keys import ApiKeyError, create_key, revoke
-from . import CommandFailed
+from ..services.audit_log import log_action
+from . import CommandFailed, cli_actor
 
 
 @click.group("apikey", help="API keys of rating sources (devices, portals, apps, hotline).")
@@ -30,6 +31,7 @@ def create(name: str, channel: str) -> None:
         key, token = create_key(db.session, name, Channel(channel), getpass.getuser(), datetime.now(timezone.utc))
     except ApiKeyError as error:
         raise CommandFailed(str(error)) from None
+    log_action(db.session, "api_key_created", actor=cli_actor(), target=key.name, detail={"channel": channel})
     db.session.commit()
     click.echo(f"API key for {key.name} ({Channel(channel).label}) — shown only now, store it safely:")
     click.echo(token)
@@ -52,5 +54,6 @@ def revoke_key(name: str) -> None:
         key = revoke(db.session, name, datetime.now(timezone.utc))
     except ApiKeyError as error:
         raise CommandFailed(str(error)) from None
+    log_action(db.session, "api_key_revoked", actor=cli_actor(), target=key.name)
     db.session.commit()
     click.echo(f"{key.name}: revoked")

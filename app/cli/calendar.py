@@ -13,8 +13,9 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..services import calendar_years
+from ..services.audit_log import log_action
 from ..services.cases import recompute_open_deadlines
-from . import CommandFailed, aware_moment
+from . import CommandFailed, aware_moment, cli_actor
 
 WEEKDAYS = "一二三四五六日"
 
@@ -53,6 +54,8 @@ def load(file: Path, loaded_by: str | None) -> None:
     if result.stored is None:
         click.echo(f"{result.year}: unchanged, same as the {result.replaced.describe()}; nothing stored")
         return
+    log_action(db.session, "calendar_loaded", actor=cli_actor(), target=f"{result.year}",
+               detail={"file": file.name, "version": result.stored.id, "loaded_by": result.stored.loaded_by})
     db.session.commit()
     calendar_years.sync_calendar(db.session)
     looked_at = recompute_open_deadlines(db.session)

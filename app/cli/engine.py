@@ -17,7 +17,9 @@ from workflows.engine import EngineError
 from workflows.specs import BpmnFileError
 
 from ..extensions import db
+from ..services.bulletins import schedule_bulletins, schedule_supervision_push
 from ..services.engine_runtime import deploy_shipped, make_engine
+from ..services.notify_delivery import schedule_delivery
 from ..services.push import schedule_push
 from ..sweeper import schedule, sweep_once
 from . import CommandFailed, aware_moment
@@ -55,6 +57,9 @@ def worker_command(interval: int | None) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     schedule(app, scheduler, seconds)
     pushing = schedule_push(app, scheduler, seconds, url=app.config["PROVINCE_URL"] or "")
+    notifying = schedule_delivery(app, scheduler, seconds)
+    schedule_bulletins(app, scheduler)  # the monthly bulletin, on the first working day of each month
+    supervising = schedule_supervision_push(app, scheduler, seconds, url=app.config["SUPERVISION_URL"])
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         if scheduler.running:
@@ -65,6 +70,9 @@ def worker_command(interval: int | None) -> None:
     signal.signal(signal.SIGTERM, stop)
     click.echo(f"worker: sweeping every {seconds} s"
                + (", pushing to the provincial system" if pushing else " (HCP_PROVINCE_URL not set: no push)")
+               + (", sending notifications" if notifying else "")
+               + ", monthly bulletins" + (" pushed to the supervision office" if supervising else
+                                          " (HCP_SUPERVISION_URL not set: not pushed)")
                + " (Ctrl-C to stop)")
     try:
         scheduler.start()
@@ -72,7 +80,7 @@ def worker_command(interval: int | None) -> None:
         pass
 
 
-@click.group("bpmn", help="Process files: deploy the shipped versions.")
+@click.group("bpmn", help="Process files: validate them, deploy the shipped versions.")
 def bpmn_group() -> None:
     pass
 

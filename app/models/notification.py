@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workflows.tables import HumanTask
+
 from .base import Base, BigId
 from .case import Case
 from .user import User
@@ -39,3 +41,5 @@ class Notification(Base):
 
     user: Mapped[User] = relationship()
     case: Mapped[Case | None] = relationship()
+    # Set together with a task row not yet flushed (a task opened in the same step).
+    task: Mapped[HumanTask | None] = relationship()

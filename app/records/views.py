@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from workflows.clock import current_clock
 
 from ..auth.access import roles_required
+from ..auth.audit import audit
 from ..extensions import db
 from ..models import ApiKey, Role
 from ..services import import_uploads, outbox_admin
@@ -39,6 +40,7 @@ def retry() -> Response:
     if raw is not None and not raw.isdigit():
         abort(400, "record_id 须为记录编号")
     count = outbox_admin.retry_now(db.session, current_clock().now(), int(raw) if raw else None)
+    audit("outbox_retried", target=f"outbox {raw}" if raw else "all failing", detail={"rescheduled": count})
     db.session.commit()
     flash(f"已将{count}条失败记录排入下一次推送。" if count else "没有需要重试的失败记录。", "info")
     return redirect(url_for("records.outbox", state=outbox_admin.FAILING))
@@ -67,6 +69,12 @@ def imports() -> str:
                 username, current_clock().now(), current_app.instance_path)
         except import_uploads.UploadRefused as refused:
             getattr(form, refused.field).errors.append(refused.message)
+        else:
+            counts = result.report.counts
+            audit("ratings_imported", actor=username, target=result.filename[:200],
+                  detail={"source": result.source, "dry_run": result.report.dry_run, **counts,
+                          "cases_opened": result.report.cases_opened})
+            db.session.commit()
     return render_template("records/imports.html", form=form, result=result)
 
 

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import ApiKey, Channel
+from .bearer_secrets import new_secret, plausible, secret_hash, use_is_worth_recording
 
 TOKEN_PREFIX = "hcp_"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-# last_used_at is written at most this often, so a busy device costs no write per request.
-USE_RECORDING_INTERVAL = timedelta(minutes=1)
 
 
 class ApiKeyError(ValueError):
     pass
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def create_key(session: Session, name: str, channel: Channel, created_by: str, now: datetime) -> tuple[ApiKey, str]:
@@ -34,8 +27,8 @@ def create_key(session: Session, name: str, channel: Channel, created_by: str, n
                           f"(got {name!r})")
     if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
         raise ApiKeyError(f"--name: a key named {name} exists already")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name, channel=channel, prefix=token[:12], key_hash=_hash(token),
+    token, prefix, digest = new_secret(TOKEN_PREFIX)
+    key = ApiKey(name=name, channel=channel, prefix=prefix, key_hash=digest,
                  created_by=created_by[:64], created_at=now)
     session.add(key)
     session.flush()
@@ -44,12 +37,12 @@ def create_key(session: Session, name: str, channel: Channel, created_by: str, n
 
 def authenticate(session: Session, token: str, now: datetime) -> ApiKey | None:
     """The active key with this token, or None."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+    if not plausible(token, TOKEN_PREFIX):
         return None
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(token)))
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == secret_hash(token)))
     if key is None or not key.active:
         return None
-    if key.last_used_at is None or now - key.last_used_at > USE_RECORDING_INTERVAL:
+    if use_is_worth_recording(key.last_used_at, now):
         key.last_used_at = now
     return key
 

@@ -13,13 +13,13 @@ from workflows.scripting import make_script_engine
 from workflows.specs import SpecRegistry, read_bundle
 from workflows.tables import Deployment
 
-from .case_history import CaseListener
+from .notifications import NotifyingCaseListener
 
 SPECS = SpecRegistry()
 
 
 def make_engine(session: Session) -> Engine:
-    return Engine(session, SPECS, make_script_engine(), CaseListener())
+    return Engine(session, SPECS, make_script_engine(), NotifyingCaseListener())
 
 
 def current_deployment(session: Session) -> Deployment:

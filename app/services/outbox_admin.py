@@ -16,7 +16,7 @@ from ..models.outbox import DELIVERED, PENDING
 
 WAITING, FAILING, DELIVERED_STATE = "waiting", "failing", "delivered"
 STATES = {WAITING: "待推送", FAILING: "推送失败", DELIVERED_STATE: "已推送"}
-KINDS = {"evaluation": "评价", "case_milestone": "差评办理节点"}
+KINDS = {"evaluation": "评价", "case_milestone": "差评办理节点", "bulletin": "月度通报（效能监督）"}
 PER_PAGE = 50
 
 

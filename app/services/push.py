@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
@@ -47,6 +47,9 @@ from ..models.outbox import DELIVERED, PENDING
 log = logging.getLogger(__name__)
 
 URL_VARIABLE = "HCP_PROVINCE_URL"
+# Outbox kinds addressed to the performance-supervision office (效能监督, R9), which has its
+# own receiver (HCP_SUPERVISION_URL, same protocol): the provincial push never sends them.
+SUPERVISION_KINDS = ("bulletin",)
 FIRST_DELAY = timedelta(seconds=5)
 MAX_DELAY = timedelta(hours=1)
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -74,19 +77,19 @@ class DeliveryFailed(Exception):
         self.unreachable = unreachable  # no point sending more batches in this run
 
 
-def province_url(value: str | None) -> str:
-    """The receiver's URL, checked: an http(s) URL with a host."""
+def province_url(value: str | None, variable: str = URL_VARIABLE) -> str:
+    """The receiver's URL, checked: an http(s) URL with a host (errors name ``variable``)."""
     text = (value or "").strip()
     if not text:
-        raise PushConfigError(f"{URL_VARIABLE} is not set: give the provincial system's receiving URL, "
+        raise PushConfigError(f"{variable} is not set: give the receiving system's URL, "
                               "e.g. https://province.example/api/records (or pass --url)")
     parts = urlsplit(text)
     try:
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:
-        raise PushConfigError(f"{URL_VARIABLE}: {text!r} has an invalid port") from None
+        raise PushConfigError(f"{variable}: {text!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PushConfigError(f"{URL_VARIABLE}: {text!r} is not an http(s) URL, "
+        raise PushConfigError(f"{variable}: {text!r} is not an http(s) URL, "
                               "e.g. https://province.example/api/records")
     return text
 
@@ -137,10 +140,12 @@ def _accepted_ids(answer: bytes) -> set[int]:
 
 
 def push_once(session_factory: Callable[[], Session], url: str, *, batch_size: int = 200,
-              timeout: float = 10.0, now: datetime | None = None) -> PushResult:
+              timeout: float = 10.0, now: datetime | None = None, supervision: bool = False) -> PushResult:
     """One push run over the records due at ``now`` (default: the engine clock). Each batch
-    is claimed, sent and booked in its own transaction."""
+    is claimed, sent and booked in its own transaction. ``supervision`` pushes the records
+    for the supervision office (SUPERVISION_KINDS) instead of the provincial ones."""
     url = province_url(url)
+    kinds = _kind_filter(supervision)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if now is not None and now.utcoffset() is None:
@@ -151,7 +156,7 @@ def push_once(session_factory: Callable[[], Session], url: str, *, batch_size: i
     held: set[str] = set()  # streams whose next record did not go out in this run
     while True:
         with session_factory() as session:
-            claimed = _claim(session, start, after, batch_size)
+            claimed = _claim(session, start, after, batch_size, kinds)
             if not claimed:
                 break
             after = claimed[-1].id
@@ -187,15 +192,22 @@ def push_once(session_factory: Callable[[], Session], url: str, *, batch_size: i
                 result.errors.append(f"{missing} of {len(batch)} records not delivered: {reason}")
                 log.warning("province push: %s of %s records not delivered: %s", missing, len(batch), reason)
             if failure is not None and failure.unreachable:
-                result.skipped += _due_count(session, start, after)
+                result.skipped += _due_count(session, start, after, kinds)
                 break
     return result
 
 
-def _claim(session: Session, start: datetime, after: int, limit: int) -> list[OutboxRecord]:
+def _kind_filter(supervision: bool) -> ColumnElement[bool]:
+    if supervision:
+        return OutboxRecord.kind.in_(SUPERVISION_KINDS)
+    return OutboxRecord.kind.not_in(SUPERVISION_KINDS)
+
+
+def _claim(session: Session, start: datetime, after: int, limit: int,
+           kinds: ColumnElement[bool]) -> list[OutboxRecord]:
     query = (select(OutboxRecord)
              .where(OutboxRecord.status == PENDING, OutboxRecord.next_attempt_at <= start,
-                    OutboxRecord.id > after)
+                    OutboxRecord.id > after, kinds)
              .order_by(OutboxRecord.id).limit(limit))
     if _row_locks(session):
         query = query.with_for_update(skip_locked=True)
@@ -234,10 +246,10 @@ def _in_stream_order(session: Session, claimed: list[OutboxRecord],
     return batch, waiting
 
 
-def _due_count(session: Session, start: datetime, after: int) -> int:
+def _due_count(session: Session, start: datetime, after: int, kinds: ColumnElement[bool]) -> int:
     return session.scalar(select(func.count()).select_from(OutboxRecord)
                           .where(OutboxRecord.status == PENDING, OutboxRecord.next_attempt_at <= start,
-                                 OutboxRecord.id > after)) or 0
+                                 OutboxRecord.id > after, kinds)) or 0
 
 
 def schedule_push(app: Flask, scheduler: BaseScheduler, interval: int, url: str | None = None) -> bool:

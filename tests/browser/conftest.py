@@ -61,6 +61,7 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
             factories.user(session, "shuiwu.verifier", [Role.VERIFIER], tax)
             factories.user(session, "shuiwu.verifier2", [Role.VERIFIER], tax)
             factories.user(session, "supervisor", [Role.SUPERVISOR])
+            factories.user(session, "auditor", [Role.AUDITOR])
             _, key = create_key(session, "window-devices", Channel.WINDOW_DEVICE, "test",
                                 datetime.now(timezone.utc))
             session.commit()

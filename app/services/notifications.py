@@ -1,0 +1,179 @@
+"""In-app notifications: a task offered, a deadline warning, an escalation, a 督办 (urge).
+
+They are written in the transaction of the change that causes them (the engine listener
+below, or the urge). When an external channel is configured (HCP_NOTIFY_SMTP_URL or
+HCP_NOTIFY_WEBHOOK_URL) each one is also marked for delivery, which
+``app.services.notify_delivery`` sends later. Texts name the case, the task and the
+department, never the evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from workflows.clock import current_clock
+from workflows.tables import READY, WAITING, HumanTask, ProcessInstance, Timer
+
+from ..models import Case, Department, Notification, Role, User, UserRole
+from ..models.notification import NOT_SENT, PENDING
+from ..templating import local_time
+from .case_history import CaseListener
+from .case_labels import clock_label
+
+TASK_OFFERED, WARNING, ESCALATION, URGED = "task_offered", "warning", "escalation", "urged"
+KIND_LABELS = {TASK_OFFERED: "新任务", WARNING: "时限预警", ESCALATION: "超期督办", URGED: "督办"}
+
+
+def external_channel() -> str | None:
+    """``email`` or ``webhook`` when the application's settings name one, else None."""
+    if not has_app_context():
+        return None
+    config = current_app.config
+    if config.get("NOTIFY_SMTP_URL"):
+        return "email"
+    return "webhook" if config.get("NOTIFY_WEBHOOK_URL") else None
+
+
+def notify(session: Session, users: Iterable[User], *, kind: str, case: Case, title: str, body: str = "",
+           task: HumanTask | None = None) -> list[Notification]:
+    """One notification per user (each user once), in the caller's transaction."""
+    now = current_clock().now()
+    pending = external_channel() is not None
+    made: list[Notification] = []
+    seen: set[int] = set()
+    for user in users:
+        if user.id in seen:
+            continue
+        seen.add(user.id)
+        entry = Notification(user=user, kind=kind, case=case, task=task, title=title[:200], body=body,
+                             created_at=now, delivery=PENDING if pending else NOT_SENT,
+                             next_attempt_at=now if pending else None)
+        session.add(entry)
+        made.append(entry)
+    return made
+
+
+def holders_of_role(session: Session, role: Role, department_id: int | None = None) -> list[User]:
+    """Active users with ``role`` (in ``department_id`` when given)."""
+    query = (select(User).join(UserRole, UserRole.user_id == User.id)
+             .where(User.active.is_(True), UserRole.role == role))
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
+    return list(session.scalars(query.order_by(User.id)))
+
+
+def _case_line(session: Session, case: Case) -> str:
+    # The department by id: a case opened in this very step is not flushed yet, and the
+    # relationship of an unflushed object does not load.
+    department = session.get(Department, case.department_id)
+    return f"工单 {case.case_no} · {department.short_name if department else ''} · {case.rating.service_item.name}"
+
+
+def task_offered(session: Session, case: Case, task: HumanTask) -> list[Notification]:
+    """A new task: to its holder if it has one, else to everyone who may take it (the rules
+    of ``case_tasks.refusal``: role, department, and for verifiers R10)."""
+    from .case_tasks import refusal  # case_tasks builds on the engine runtime, which builds on this module
+
+    if task.claimed_by is not None:
+        holder = session.get(User, task.claimed_by)
+        users = [holder] if holder is not None else []
+    elif task.role is None:
+        users = []
+    else:
+        candidates = holders_of_role(session, Role(task.role), task.department_id)
+        users = [user for user in candidates if refusal(session, user, task, case) is None]
+    due = f"；办理期限 {local_time(task.due_at)}" if task.due_at else ""
+    return notify(session, users, kind=TASK_OFFERED, case=case, task=task,
+                  title=f"新任务：{task.name}（{case.case_no}）", body=_case_line(session, case) + due)
+
+
+def _deadline_of(session: Session, instance_id: int, clock: str | None) -> datetime | None:
+    return session.scalar(select(Timer.due_at).where(
+        Timer.instance_id == instance_id, Timer.clock == clock, Timer.kind == "deadline",
+        Timer.status == WAITING).order_by(Timer.id.desc()).limit(1))
+
+
+def deadline_warning(session: Session, case: Case, timer: Timer) -> list[Notification]:
+    """A warning timer fired: to whoever holds the case's open tasks, or to the
+    department's handlers when nobody has claimed them."""
+    tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == timer.instance_id,
+                                                    HumanTask.status == READY)).all()
+    holder_ids = sorted({task.claimed_by for task in tasks if task.claimed_by is not None})
+    if holder_ids:
+        users = list(session.scalars(select(User).where(User.id.in_(holder_ids), User.active.is_(True))))
+    else:
+        users = holders_of_role(session, Role.HANDLER, case.department_id)
+    due = _deadline_of(session, timer.instance_id, timer.clock)
+    when = f"将于 {local_time(due)} 到期" if due else "即将到期"
+    return notify(session, users, kind=WARNING, case=case,
+                  title=f"时限预警：{case.case_no} {clock_label(timer.clock)}{when}",
+                  body=_case_line(session, case) + "；待办：" + ("、".join(t.name for t in tasks) or "无"))
+
+
+def escalation(session: Session, case: Case, timer: Timer) -> list[Notification]:
+    """A deadline passed: to the department's leads and to the supervisors."""
+    users = holders_of_role(session, Role.LEAD, case.department_id) + holders_of_role(session, Role.SUPERVISOR)
+    return notify(session, users, kind=ESCALATION, case=case,
+                  title=f"超期督办：{case.case_no} {clock_label(timer.clock)}已超期",
+                  body=_case_line(session, case) + f"；期限 {local_time(timer.due_at)}")
+
+
+def urged(session: Session, case: Case, by: User, message: str) -> list[Notification]:
+    """督办: to the department's leads."""
+    return notify(session, holders_of_role(session, Role.LEAD, case.department_id), kind=URGED, case=case,
+                  title=f"督办：{case.case_no}", body=f"{_case_line(session, case)}\n{by.display_name}：{message}")
+
+
+class NotifyingCaseListener(CaseListener):
+    """The case listener, plus the notifications its events call for."""
+
+    def task_opened(self, session: Session, instance: ProcessInstance, task: HumanTask) -> None:
+        super().task_opened(session, instance, task)
+        task_offered(session, self._case(session, instance), task)
+
+    def timer_fired(self, session: Session, instance: ProcessInstance, timer: Timer, *,
+                    inline: bool = False) -> None:
+        super().timer_fired(session, instance, timer, inline=inline)
+        if timer.kind == "warning":
+            deadline_warning(session, self._case(session, instance), timer)
+        elif timer.kind == "deadline":
+            escalation(session, self._case(session, instance), timer)
+
+
+# -- the user's list ------------------------------------------------------------------------
+def unread_count(session: Session, user: User) -> int:
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def list_for(session: Session, user: User, *, page: int = 1, per_page: int = 30) -> tuple[list[Notification], int]:
+    """The user's notifications, unread first, newest first; and how many there are."""
+    total = session.scalar(select(func.count()).select_from(Notification)
+                           .where(Notification.user_id == user.id)) or 0
+    rows = session.scalars(select(Notification).where(Notification.user_id == user.id)
+                           .options(joinedload(Notification.case))
+                           .order_by(Notification.read_at.is_not(None), Notification.id.desc())
+                           .offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return list(rows), total
+
+
+def mark_read(session: Session, user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read; LookupError if it is not theirs."""
+    entry = session.get(Notification, notification_id)
+    if entry is None or entry.user_id != user.id:
+        raise LookupError(f"notification {notification_id}")
+    if entry.read_at is None:
+        entry.read_at = current_clock().now()
+    return entry
+
+
+def mark_all_read(session: Session, user: User) -> int:
+    result = session.execute(update(Notification)
+                             .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                             .values(read_at=current_clock().now()))
+    return result.rowcount or 0
