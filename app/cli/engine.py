@@ -20,6 +20,7 @@ from ..extensions import db
 from ..services.bulletins import schedule_bulletins, schedule_supervision_push
 from ..services.engine_runtime import deploy_shipped, make_engine
 from ..services.notify_delivery import schedule_delivery
+from ..services.process_deploy import reviewed_version_replaced_by_shipped
 from ..services.push import schedule_push
 from ..sweeper import schedule, sweep_once
 from . import CommandFailed, aware_moment
@@ -88,8 +89,13 @@ def bpmn_group() -> None:
 @bpmn_group.command("deploy-shipped", help="Deploy the files in bpmn/ as a new version (if they changed); "
                     "new cases use it, running cases stay on theirs.")
 @click.option("--note", default="shipped process files", help="What changed.")
+@click.option("--force", is_flag=True, help="Deploy even over a version a designer's reviewed draft made.")
 @with_appcontext
-def deploy_shipped_command(note: str) -> None:
+def deploy_shipped_command(note: str, force: bool) -> None:
+    replaced = reviewed_version_replaced_by_shipped(db.session)
+    if replaced is not None and not force:
+        raise CommandFailed(f"version {replaced.version} was deployed from a reviewed draft by {replaced.deployed_by}; "
+                            "deploying bpmn/ would undo that change without review (add --force to do it anyway)")
     try:
         deployment = deploy_shipped(db.session, getpass.getuser(), note)
     except BpmnFileError as error:

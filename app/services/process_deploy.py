@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
-from workflows.specs import BpmnFileError, Bundle, parse_process, parse_xml_safely
+from workflows.specs import BpmnFileError, Bundle, parse_process, parse_xml_safely, read_bundle
 from workflows.tables import Deployment
 from workflows.validation import NS
 
@@ -71,3 +71,13 @@ def _executable_processes(bpmn_files: dict[str, str]) -> list[str]:
         ids += [p.get("id", "") for p in parse_xml_safely(xml, name).getroot().iterfind("bpmn:process", NS)
                 if p.get("isExecutable", "true").lower() != "false"]
     return ids
+
+
+def reviewed_version_replaced_by_shipped(session: Session) -> Deployment | None:
+    """The newest version, when a designer's reviewed draft made it and the files in
+    ``bpmn/`` differ from it: deploying those files would silently undo that review."""
+    newest = session.scalar(select(Deployment).order_by(Deployment.version.desc()).limit(1))
+    if newest is None or newest.sha256 == read_bundle().sha256:
+        return None
+    made_by_draft = session.scalar(select(ProcessDraft.id).where(ProcessDraft.deployment_id == newest.id).limit(1))
+    return newest if made_by_draft is not None else None

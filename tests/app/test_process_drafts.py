@@ -243,3 +243,18 @@ def test_an_uploaded_new_process_is_deployed_next_to_the_others(session: Session
     version = deploy(session, approved(session, designers, draft), designers.bob, draft.revision)
     assert sorted(version.bpmn_files) == ["appeal.bpmn", "bad_review.bpmn", "demo.bpmn", "recheck.bpmn"]
     assert draft.deployed_by_id == designers.bob.id
+
+
+def test_deploy_shipped_will_not_silently_undo_a_reviewed_version(app, session: Session,
+                                                                   designers: Designers) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["bpmn", "deploy-shipped"]).exit_code == 0  # nothing reviewed yet: fine
+    draft = open_draft(session, designers.ann, "recheck.bpmn", "复核改名")
+    save_draft(session, draft, designers.ann, renamed(RECHECK), draft.revision)
+    deployed = deploy(session, approved(session, designers, draft), designers.ann, draft.revision)
+    session.commit()
+    refused = runner.invoke(args=["bpmn", "deploy-shipped"])
+    assert refused.exit_code == 2 and f"version {deployed.version} was deployed from a reviewed draft" in refused.output
+    assert current_deployment(session).version == deployed.version
+    forced = runner.invoke(args=["bpmn", "deploy-shipped", "--force", "--note", "revert to the shipped files"])
+    assert forced.exit_code == 0 and current_deployment(session).version == deployed.version + 1
