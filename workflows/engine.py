@@ -98,7 +98,7 @@ class Engine:
     def begin(self, deployment: Deployment, process_id: str, business_key: str,
               data: dict[str, Any]) -> Loaded:
         """:meth:`start`, keeping the new instance loaded for further steps."""
-        specs = self.specs.get(deployment.id, lambda: deployment.bpmn_files, process_id)
+        specs = self.specs.get(deployment.id, lambda: deployment.bpmn_files, process_id, deployment.sha256)
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         now = current_clock().now()
@@ -123,7 +123,7 @@ class Engine:
         if row is None:
             raise EngineError(f"process instance {instance_id} does not exist")
         deployment = row.deployment
-        specs = self.specs.get(deployment.id, lambda: deployment.bpmn_files, row.process_id)
+        specs = self.specs.get(deployment.id, lambda: deployment.bpmn_files, row.process_id, deployment.sha256)
         workflow = self.serializer.load(row.state, specs, self.script_engine)
         loaded = Loaded(row, workflow)
         for task in self.session.scalars(select(HumanTask).where(

@@ -86,17 +86,20 @@ class ProcessSpecs:
 
 
 class SpecRegistry:
-    """Parsed specs by (deployment id, process id); parsing happens once per version."""
+    """Parsed specs by (deployment id, its files' SHA-256, process id); parsing happens once
+    per version. The digest keeps an id that a rolled-back deployment gave back (SQLite
+    reuses it) from serving another version's specs."""
 
     def __init__(self, capacity: int = 32) -> None:
         self._capacity = capacity
-        self._cache: OrderedDict[tuple[int, str], ProcessSpecs] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, str, str], ProcessSpecs] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, deployment_id: int, bpmn_files: dict[str, str] | Callable[[], dict[str, str]],
-            process_id: str) -> ProcessSpecs:
-        """``bpmn_files`` may be a callable, called only when the specs are not cached."""
-        key = (deployment_id, process_id)
+            process_id: str, sha256: str = "") -> ProcessSpecs:
+        """``bpmn_files`` may be a callable, called only when the specs are not cached;
+        ``sha256`` is the deployment's digest (see the class)."""
+        key = (deployment_id, sha256, process_id)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:

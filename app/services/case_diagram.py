@@ -72,7 +72,7 @@ def process_files(deployment: Deployment) -> dict[str, ProcessFile]:
 
 def _load(row: ProcessInstance) -> BpmnWorkflow:
     deployment = row.deployment
-    specs = SPECS.get(deployment.id, lambda: deployment.bpmn_files, row.process_id)
+    specs = SPECS.get(deployment.id, lambda: deployment.bpmn_files, row.process_id, deployment.sha256)
     return _SERIALIZER.load(row.state, specs, make_script_engine())
 
 

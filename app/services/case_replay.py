@@ -301,7 +301,7 @@ def _compare_final(session: Session, stored: ProcessInstance, loaded: Loaded) ->
     again_timers = sorted((t.bpmn_id, _iso(t.due_at)) for t in loaded.timers.values() if t.status == WAITING)
     if kept_timers != again_timers:
         return f"等待中的计时器记录为{kept_timers}，重演为{again_timers}"
-    specs = SPECS.get(stored.deployment.id, lambda: stored.deployment.bpmn_files, stored.process_id)
+    specs = SPECS.get(stored.deployment.id, lambda: stored.deployment.bpmn_files, stored.process_id, stored.deployment.sha256)
     kept = _SERIALIZER.load(stored.state, specs, make_script_engine()).data
     again = loaded.workflow.data
     if kept != again:

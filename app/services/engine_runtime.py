@@ -46,7 +46,7 @@ def deploy_shipped(session: Session, deployed_by: str, note: str) -> Deployment:
     session.add(deployment)
     session.flush()
     for process_id in ("bad_review", "appeal", "recheck"):
-        SPECS.get(deployment.id, deployment.bpmn_files, process_id)  # parses, or refuses the files
+        SPECS.get(deployment.id, deployment.bpmn_files, process_id, deployment.sha256)  # parses, or refuses the files
     return deployment
 
 

@@ -181,7 +181,7 @@ def task_choices(session: Session) -> list[tuple[str, str]]:
         return []
     choices = _TASKS.get(deployment.id)
     if choices is None:
-        specs = SPECS.get(deployment.id, lambda: deployment.bpmn_files, "bad_review")
+        specs = SPECS.get(deployment.id, lambda: deployment.bpmn_files, "bad_review", deployment.sha256)
         found: dict[str, str] = {}
         for spec in (specs.spec, *specs.subprocess_specs.values()):
             for task_spec in spec.task_specs.values():

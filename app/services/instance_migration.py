@@ -53,7 +53,7 @@ class MigrationPlan:
 
 
 def _specs(deployment: Deployment, process_id: str) -> ProcessSpecs:
-    return SPECS.get(deployment.id, lambda: deployment.bpmn_files, process_id)
+    return SPECS.get(deployment.id, lambda: deployment.bpmn_files, process_id, deployment.sha256)
 
 
 def _older(target: Deployment):  # type: ignore[no-untyped-def]

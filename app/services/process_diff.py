@@ -130,7 +130,7 @@ class DiffError(LookupError):
 
 
 def _deployed(deployment: Deployment) -> SpecsOf:
-    return lambda process_id: SPECS.get(deployment.id, lambda: deployment.bpmn_files, process_id)
+    return lambda process_id: SPECS.get(deployment.id, lambda: deployment.bpmn_files, process_id, deployment.sha256)
 
 
 def diff_versions(session: Session, file_name: str, old: Deployment, new: Deployment) -> FileDiff:
