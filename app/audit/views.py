@@ -66,7 +66,7 @@ def case(case_no: str) -> str:
 @bp.route("/cases/<case_no>/replay.json")
 @roles_required(*READERS)
 def replay_json(case_no: str) -> Response:
-    return jsonify(audit_case(db.session, _case_or_404(case_no)).diagrams())
+    return jsonify(audit_case(db.session, _case_or_404(case_no)).diagrams(db.session))
 
 
 @bp.route("/cases/<case_no>/verify", methods=["POST"])

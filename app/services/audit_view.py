@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.tables import Deployment
+
 from ..models import Case, CaseStage, User
 from .case_diagram import process_files
 from .case_labels import clock_label
@@ -19,7 +21,8 @@ from .case_replay import Replay, Step, replay_case
 from .case_timeline import TimelineEntry, timeline
 from .working_days import days_left
 
-KINDS = {"start": "立案与流程启动", "task": "办理任务", "timer": "计时器到期", "calendar": "节假日数据变更后重算期限"}
+KINDS = {"start": "立案与流程启动", "task": "办理任务", "timer": "计时器到期", "calendar": "节假日数据变更后重算期限",
+         "migrate": "迁移到新的流程版本"}
 TIMER_KINDS = {"warning": "预警", "deadline": "期限", "other": "定时"}
 
 
@@ -43,6 +46,7 @@ class ClockAt:
 @dataclass
 class StepView:
     number: int
+    version: int
     at: datetime
     kind: str
     entries: list[TimelineEntry]
@@ -61,15 +65,21 @@ class AuditCase:
     replay: Replay
     steps: list[StepView]
 
-    def diagrams(self) -> dict[str, Any]:
-        """What the page's viewer loads: each process's XML once, and every step's marks."""
-        row = self.case.instance
-        files = process_files(row.deployment) if row is not None else {}
-        used = {process for step in self.steps for process in step.marks}
-        return {"version": self.replay.version,
-                "processes": {p: {"name": files[p].name, "file": files[p].file, "xml": files[p].xml}
-                              for p in sorted(used) if p in files},
-                "steps": [{"number": s.number, "marks": s.marks} for s in self.steps]}
+    def diagrams(self, session: Session) -> dict[str, Any]:
+        """What the page's viewer loads: each process of each version the case ran on (a
+        migration moves it to another), once, and every step's version and marks."""
+        used = {(step.version, process) for step in self.steps for process in step.marks}
+        deployments = {d.version: d for d in session.scalars(
+            select(Deployment).where(Deployment.version.in_({v for v, _p in used})))}
+        processes = {}
+        for version, process in sorted(used):
+            files = process_files(deployments[version]) if version in deployments else {}
+            if process in files:
+                source = files[process]
+                processes[f"{version}:{process}"] = {"version": version, "process": process, "name": source.name,
+                                                     "file": source.file, "xml": source.xml}
+        return {"version": self.replay.version, "processes": processes,
+                "steps": [{"number": s.number, "version": s.version, "marks": s.marks} for s in self.steps]}
 
 
 def _holders(entries: list[TimelineEntry], events: dict[int, Any], names: dict[int, str],
@@ -114,6 +124,6 @@ def _view(step: Step, entries: list[TimelineEntry], held: dict[str, str | None],
     for _bpmn_id, kind, clock, due in step.timers:
         days, provisional = days_left(step.at, due)
         clocks.append(ClockAt(f"{clock_label(clock)}{TIMER_KINDS.get(kind, '')}", kind, due, days, provisional))
-    return StepView(step.number, step.at, KINDS.get(step.kind, step.kind), entries,
+    return StepView(step.number, step.version, step.at, KINDS.get(step.kind, step.kind), entries,
                     stage or ("已办结" if step.status == "completed" else "—"), tasks, clocks,
                     "申诉成立，不计入统计（未删除）" if excluded else "有效", step.status, step.difference, step.marks)

@@ -100,12 +100,13 @@ class Step:
     """One input and what followed it."""
 
     number: int
-    kind: str  # start / task / timer / calendar
+    kind: str  # start / task / timer / calendar / migrate
     at: datetime
     events: list[CaseEvent] = field(default_factory=list)  # recorded events of this step
     recorded: list[Signature] = field(default_factory=list)
     replayed: list[Signature] = field(default_factory=list)
     difference: str | None = None
+    version: int = 0  # the process version the instance ran on after this step
     # the replayed instance after the step
     ready: list[tuple[str, str, datetime | None, str | None]] = field(default_factory=list)  # id, name, due, stage
     timers: list[tuple[str, str, str | None, datetime]] = field(default_factory=list)  # id, kind, clock, due
@@ -156,6 +157,9 @@ def _steps(events: list[CaseEvent], history: CalendarHistory) -> list[Step]:
                                              and not entry.data.get("inline")):
             current = Step(len(steps) + 1, "task" if entry.event in TASK_INPUTS else "timer", entry.occurred_at)
             steps.append(current)
+        elif entry.event == "instance_migrated":
+            current = Step(len(steps) + 1, "migrate", entry.occurred_at)
+            steps.append(current)
         elif (entry.event == "deadline_recomputed" and entry.data.get("timer")
               and history.key_at(entry.occurred_at) != history.key_at(current.at)):
             current = Step(len(steps) + 1, "calendar", entry.occurred_at)
@@ -195,8 +199,10 @@ def replay_case(session: Session, case: Case, *, with_marks: bool = False) -> Re
     result = Replay(case.case_no, stored.deployment.version, steps)
     scratch = _scratch()
     try:
-        deployment = _copy_deployment(stored.deployment)
-        scratch.add(deployment)
+        versions = _versions(session, stored, events)
+        for copy in versions.values():
+            scratch.add(copy)
+        deployment = versions[_first_version(stored, events)]
         recorder = _Recorder()
         # The replayed workflow stays in memory from step to step: its state is written
         # only where the diagram marks read it.
@@ -206,7 +212,7 @@ def replay_case(session: Session, case: Case, *, with_marks: bool = False) -> Re
             recorder.out.clear()
             with clock_in_context(ManualClock(step.at)), calendar_in_context(history.calendar_at(step.at)):
                 try:
-                    loaded = _apply(engine, scratch, step, loaded, deployment, case, rating)
+                    loaded = _apply(engine, scratch, step, loaded, deployment, case, rating, versions)
                 except _Mismatch as mismatch:
                     step.difference = str(mismatch)
                     break
@@ -214,6 +220,7 @@ def replay_case(session: Session, case: Case, *, with_marks: bool = False) -> Re
                 if step.replayed != step.recorded:
                     step.difference = _explain(step.recorded, step.replayed)
                 _snapshot(step, loaded)
+                step.version = loaded.row.deployment.version
                 if with_marks:
                     scratch.flush()
                     step.marks = {process: {"completed": sorted(m.completed), "active": sorted(m.active),
@@ -235,8 +242,22 @@ class _Mismatch(Exception):
     pass
 
 
+def _first_version(stored: ProcessInstance, events: list[CaseEvent]) -> int:
+    """The version the case started on: the first migration's origin, else the current one."""
+    moved = next((e for e in events if e.event == "instance_migrated"), None)
+    return int(moved.data["from_version"]) if moved is not None else stored.deployment.version
+
+
+def _versions(session: Session, stored: ProcessInstance, events: list[CaseEvent]) -> dict[int, Deployment]:
+    """Copies (for the scratch database) of every version the case ran on, by version."""
+    wanted = {stored.deployment.version, _first_version(stored, events)}
+    wanted |= {int(e.data["to_version"]) for e in events if e.event == "instance_migrated"}
+    return {d.version: _copy_deployment(d) for d in session.scalars(
+        select(Deployment).where(Deployment.version.in_(wanted)))}
+
+
 def _apply(engine: Engine, scratch: Session, step: Step, loaded: Loaded | None, deployment: Deployment,
-           case: Case, rating: Rating) -> Loaded:
+           case: Case, rating: Rating, versions: dict[int, Deployment]) -> Loaded:
     if step.kind == "start":
         started = engine.begin(deployment, PROCESS_ID, case.case_no, process_start_data(case.case_no, rating))
         scratch.flush()
@@ -262,6 +283,16 @@ def _apply(engine: Engine, scratch: Session, step: Step, loaded: Loaded | None, 
                     raise _Mismatch(f"计时器“{timer.bpmn_id}”到期时间记录为{entry.data.get('due_at')}，"
                                     f"重演为{timer.due_at.isoformat()}")
         engine.fire_timers(loaded, timers)
+    elif step.kind == "migrate":
+        from .instance_migration import MoveRefused, apply_move
+
+        target = versions.get(int(step.events[0].data["to_version"]))
+        if target is None:
+            raise _Mismatch(f"流程版本 {step.events[0].data['to_version']} 不存在")
+        try:
+            apply_move(engine, loaded, target)
+        except MoveRefused as refused:
+            raise _Mismatch("迁移到版本 {}，重演时被拒绝：{}".format(target.version, "；".join(refused.reasons))) from None
     else:
         engine.recompute_timers(loaded)
     return loaded

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.exceptions import TaskNotFoundException
 
-from workflows.engine import DEPARTMENT_ROLES, LANE_ROLES, EngineError, Loaded, ScriptFailure
+from workflows.engine import DEPARTMENT_ROLES, LANE_ROLES, Engine, EngineError, Loaded, ScriptFailure
 from workflows.migration import MigrationRefused, migrate, migration_problems
 from workflows.scripting import make_script_engine
 from workflows.serializer import InstanceSerializer
@@ -116,7 +116,22 @@ def move(session: Session, instance_id: int, target: Deployment, user: User) -> 
     case = session.scalar(select(Case).where(Case.case_no == row.business_key))
     if case is not None:
         register(session, case)
-    old_version = row.deployment.version
+        # Recorded before what the move causes (its timers, its tasks), as an input the
+        # replay of the case re-applies (app/services/case_replay.py).
+        record(session, case, "instance_migrated", actor=user, data={
+            "instance_id": row.id, "process": row.process_id, "from_version": row.deployment.version,
+            "to_version": target.version, "deployment_id": target.id})
+    apply_move(engine, loaded, target, new)
+    _refresh_rows(loaded, case)
+    session.flush()
+    return row
+
+
+def apply_move(engine: Engine, loaded: Loaded, target: Deployment, new: ProcessSpecs | None = None) -> None:
+    """The move itself on a loaded instance: onto the new specs, run, re-evaluate the timers
+    and mirror the rows. Shared by :func:`move` and the replay of a case's history."""
+    if new is None:
+        new = _specs(target, loaded.row.process_id)
     try:
         migrate(loaded.workflow, new)
         loaded.workflow.do_engine_steps()
@@ -124,18 +139,11 @@ def move(session: Session, instance_id: int, target: Deployment, user: User) -> 
         raise MoveRefused(refused.reasons) from None
     except Exception as error:  # a script of the new version failed while the engine ran
         raise MoveRefused([f"新版本运行出错：{type(error).__name__}: {error}"]) from None
-    row.deployment = target
+    loaded.row.deployment = target
     try:
         engine.recompute_timers(loaded)  # re-evaluates the timers, mirrors tasks and timers, saves
     except ScriptFailure as failure:
         raise MoveRefused([f"新版本的定时器求值出错：{failure}"]) from None
-    _refresh_rows(loaded, case)
-    if case is not None:
-        record(session, case, "instance_migrated", actor=user, data={
-            "instance_id": row.id, "process": row.process_id, "from_version": old_version,
-            "to_version": target.version})
-    session.flush()
-    return row
 
 
 def _spiff_task(loaded: Loaded, uuid: str) -> Any:

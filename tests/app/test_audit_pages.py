@@ -53,8 +53,8 @@ def test_the_case_is_replayed_step_by_step(app: Flask, session: Session, distric
     assert "联系群众" in page and "剩余" in page  # the open task and its working days left, as they were
     assert PHONE not in page and NAME not in page
     data = client.get(f"/audit/cases/{worked.case_no}/replay.json").get_json()
-    assert "bad_review" in data["processes"] and data["processes"]["bad_review"]["xml"].startswith("<?xml")
-    assert [s["number"] for s in data["steps"]] == [1, 2, 3]
+    assert "1:bad_review" in data["processes"] and data["processes"]["1:bad_review"]["xml"].startswith("<?xml")
+    assert [(s["number"], s["version"]) for s in data["steps"]] == [(1, 1), (2, 1), (3, 1)]
     assert "triage" in data["steps"][0]["marks"]["bad_review"]["active"]
     assert "triage" in data["steps"][1]["marks"]["bad_review"]["completed"]
 

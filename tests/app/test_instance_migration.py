@@ -95,7 +95,8 @@ def test_a_waiting_instance_moves_with_its_timers(session: Session, district: Di
     assert task_now.id == task.id and task_now.name == "初步处置（首次联系）"
     event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                     CaseEvent.event == "instance_migrated")).one()
-    assert event.data == {"instance_id": instance.id, "process": "bad_review", "from_version": 1, "to_version": 2}
+    assert event.data == {"instance_id": instance.id, "process": "bad_review", "from_version": 1, "to_version": 2,
+                          "deployment_id": instance.deployment_id}
     assert event.actor == "designer.ann"
     # It runs on the new version from now on.
     work(session, case, "triage", district.h1, solved_on_spot=False)
@@ -256,3 +257,35 @@ def test_a_new_warning_reaches_the_instances_waiting_at_its_task(session: Sessio
     assert open_task(session, waiting).bpmn_id == "contact_citizen"
     assert session.scalars(select(Timer).where(Timer.instance_id == waiting.instance_id,
                                                Timer.status == "waiting", Timer.bpmn_id.like("triage%"))).all() == []
+
+
+def test_a_case_migrated_mid_way_replays_on_both_versions(session: Session, district: District,
+                                                          clock: ManualClock) -> None:
+    """Issue 8: the replay starts the case on version 1, re-applies the move to version 2 where
+    the history records it, and goes on there; the audit page shows each step's version."""
+    from datetime import timedelta
+
+    from app.services.audit_view import audit_case
+    from app.services.case_replay import replay_case
+
+    case = a_case(session, district, clock)
+    clock.advance(timedelta(hours=1))
+    v2 = new_version(session, district, LONGER_TRIAGE, ('name="初步处置">', 'name="初步处置（首次联系）">'))
+    clock.advance(timedelta(hours=1))
+    move(session, case.instance_id, v2, district.ann)  # type: ignore[attr-defined]
+    session.commit()
+    clock.advance(timedelta(hours=1))
+    work(session, case, "triage", district.h1, solved_on_spot=False)
+    clock.advance(timedelta(hours=1))
+    work(session, case, "contact_citizen", district.h1, **CONTACTED)
+    session.expire_all()
+    result = replay_case(session, session.get(Case, case.id), with_marks=True)
+    assert result.consistent, result.describe()
+    assert [(s.kind, s.version) for s in result.steps] == [("start", 1), ("migrate", 2), ("task", 2), ("task", 2)]
+    moved = result.steps[1]
+    # the move's own effect, the triage deadline now 4 working days out, was recorded and re-derived
+    assert moved.recorded == moved.replayed
+    assert any(sig[:2] == ("deadline_recomputed", "triage_deadline") for sig in moved.recorded)
+    diagrams = audit_case(session, session.get(Case, case.id)).diagrams(session)
+    assert {"1:bad_review", "2:bad_review"} <= set(diagrams["processes"])
+    assert [s["version"] for s in diagrams["steps"]] == [1, 2, 2, 2]

@@ -22,9 +22,10 @@
       return;
     }
     var step = data.steps[number - 1] || { marks: {} };
-    Object.keys(viewers).forEach(function (process) {
-      var entry = viewers[process];
-      var marks = step.marks[process];
+    Object.keys(viewers).forEach(function (key) {
+      var entry = viewers[key];
+      // the diagrams of the version the case ran on at this step (a migration changes it)
+      var marks = entry.version === step.version ? step.marks[entry.process] : null;
       entry.section.hidden = !marks;
       var canvas = entry.viewer.get("canvas");
       var registry = entry.viewer.get("elementRegistry");
@@ -92,22 +93,23 @@
     })
     .then(function (loaded) {
       data = loaded;
-      var processes = Object.keys(loaded.processes);
-      return processes.reduce(function (previous, process) {
+      var keys = Object.keys(loaded.processes);
+      return keys.reduce(function (previous, key) {
         return previous.then(function () {
-          var source = loaded.processes[process];
+          var source = loaded.processes[key];
           var section = document.createElement("section");
           section.className = "diagram";
-          section.setAttribute("data-process", process);
+          section.setAttribute("data-process", source.process);
+          section.setAttribute("data-version", String(source.version));
           var title = document.createElement("h3");
-          title.textContent = source.name + "（" + source.file + "）";
+          title.textContent = source.name + "（" + source.file + "，版本 " + source.version + "）";
           var box = document.createElement("div");
           box.className = "diagram-canvas";
           section.appendChild(title);
           section.appendChild(box);
           holder.appendChild(section);
           var viewer = new window.BpmnJS({ container: box });
-          viewers[process] = { viewer: viewer, section: section };
+          viewers[key] = { viewer: viewer, section: section, process: source.process, version: source.version };
           return viewer.importXML(source.xml).then(function () { viewer.get("canvas").zoom("fit-viewport"); });
         });
       }, Promise.resolve());
