@@ -66,7 +66,7 @@ def test_every_shipped_form_builds_and_renders_its_labels_and_choices(app: Flask
     definition = FORMS[name]
     with app.test_request_context("/task"):
         form = build_form_class(definition)()
-        assert issubclass(type(form), FlaskForm) and type(form).definition is definition
+        assert issubclass(type(form), FlaskForm) and type(form).definition == definition
         assert [field.name for field in form if field.name != "csrf_token"] == list(
             definition.field_names)
         for spec in definition.fields:
