@@ -65,6 +65,7 @@ GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "�
 CENTRAL_USERS = [
     ("admin", "系统管理员", [Role.ADMIN], None),
     ("designer", "流程设计员", [Role.DESIGNER], None),
+    ("designer2", "流程设计员二", [Role.DESIGNER], None),  # deploying needs a second designer (four eyes)
     ("auditor", "审计员", [Role.AUDITOR], None),
     ("supervisor", "效能监督员", [Role.SUPERVISOR], None),
     ("verifier1", "审核员一", [Role.VERIFIER], "zhongxin"),
