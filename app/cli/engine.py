@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import getpass
 import signal
+import threading
 from datetime import datetime
-from types import FrameType
 
 import click
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -55,20 +55,19 @@ def sweep_command(once: bool, at: datetime | None) -> None:
 def worker_command(interval: int | None) -> None:
     app = current_app._get_current_object()
     seconds = interval or app.config["SWEEP_INTERVAL"]
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     schedule(app, scheduler, seconds)
     pushing = schedule_push(app, scheduler, seconds, url=app.config["PROVINCE_URL"] or "")
     notifying = schedule_delivery(app, scheduler, seconds)
     schedule_bulletins(app, scheduler)  # the monthly bulletin, on the first working day of each month
     supervising = schedule_supervision_push(app, scheduler, seconds, url=app.config["SUPERVISION_URL"])
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        else:  # stopped before the first sweep was scheduled
-            raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
+    # The signal only sets a flag: the main thread then stops the scheduler, letting a job
+    # that is running finish its transaction. A signal at any moment (even while the
+    # scheduler is starting) ends the worker.
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
+    scheduler.start()
     click.echo(f"worker: sweeping every {seconds} s"
                + (", pushing to the provincial system" if pushing else " (HCP_PROVINCE_URL not set: no push)")
                + (", sending notifications" if notifying else "")
@@ -76,9 +75,12 @@ def worker_command(interval: int | None) -> None:
                                           " (HCP_SUPERVISION_URL not set: not pushed)")
                + " (Ctrl-C to stop)")
     try:
-        scheduler.start()
+        while not stopping.wait(timeout=1.0):
+            pass
     except KeyboardInterrupt:
         pass
+    finally:
+        scheduler.shutdown(wait=True)
 
 
 @click.group("bpmn", help="Process files: validate them, deploy the shipped versions.")
