@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from workflows.validation import MAX_BPMN_BYTES
 
 from ..auth.access import roles_required
+from ..auth.audit import audit
 from ..extensions import db
 from ..forms.dynamic import build_form_class
 from ..http_headers import CONTENT_SECURITY_POLICY
@@ -221,10 +222,15 @@ def act(draft_id: int, action: str) -> Response:
             function(db.session, draft, current_user, form.revision.data)
         elif action == "deploy":
             version = deploy(db.session, draft, current_user, form.revision.data)
+            audit("process_deployed", target=f"版本 {version.version}",
+                  detail={"draft": draft.id, "process": draft.process_id, "sha256": version.sha256})
             message = f"已部署为版本 {version.version}：新案件从现在起使用它，运行中的案件仍按原版本办理"
         else:
             process_drafts.review(db.session, draft, current_user, action == "approve",
                                   form.comment.data or "", form.revision.data)
+            if action == "approve":
+                audit("process_approved", target=f"草稿 {draft.id}", detail={"process": draft.process_id,
+                                                                            "comment": form.comment.data or ""})
             message = "已批准，可以部署" if action == "approve" else "已退回给作者修改"
         db.session.commit()
         flash(message, "info")

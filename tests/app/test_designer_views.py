@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import CaseEvent, DraftState, ProcessDraft, Role
+from app.models import AuditEntry, CaseEvent, DraftState, ProcessDraft, Role
 from app.services import calendar_years
 from app.services.cases import open_case
 from app.services.engine_runtime import SPECS, current_deployment
@@ -181,6 +181,10 @@ def test_review_and_deploy_through_the_pages(app: Flask, session: Session, peopl
     page = act(ann, draft_id, "deploy")
     assert "已部署为版本 2" in page
     assert current_deployment(session).bpmn_files["recheck.bpmn"] == RENAMED
+    logged = {e.action: e for e in session.scalars(select(AuditEntry).where(
+        AuditEntry.action.in_(["process_approved", "process_deployed"])))}
+    assert logged["process_approved"].actor == "designer.cat" and logged["process_approved"].detail["comment"] == "同意"
+    assert logged["process_deployed"].actor == "designer.ann" and logged["process_deployed"].target == "版本 2"
     library = cat.get("/designer/").get_data(as_text=True)
     assert "已停用（仅存量实例）" in library and "同意" in library
     missing_csrf = cat.post(f"/designer/drafts/{draft_id}/deploy", data={"revision": 1})
