@@ -9,7 +9,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install browser-deps test-sqlite test-postgres lint-imports clean
+.PHONY: run test install browser-deps test-sqlite test-postgres lint-imports clean reliability
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,12 @@ test-postgres: install
 	else \
 		echo "PostgreSQL does not answer at $(PG_TEST_URL): suite ran on SQLite only"; \
 	fi
+
+## make reliability: the long runs of issue 10 on PostgreSQL at PG_TEST_URL (the suite runs short
+## versions): 100 SIGKILLs of web and worker processes, the database cut off for 30 s
+reliability: install
+	$(BIN)/python -m tests.reliability.crash_harness --postgres "$(PG_TEST_URL)" --kills 100
+	$(BIN)/python -m tests.reliability.outage_drill --postgres "$(PG_TEST_URL)" --outage 30
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .import_linter_cache node_modules app/static/vendor

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 
 def configure_engines(app: Flask) -> None:
@@ -60,3 +64,27 @@ def write_lock_for_changing_requests(app: Flask) -> None:
         # joined to an outer transaction, as in the tests, has begun already).
         if isinstance(session.get_bind(), Engine) and not session.in_transaction():
             session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+
+
+_UNAVAILABLE: set[str] = set()  # scheduled jobs that found the database unreachable
+
+
+@contextmanager
+def database_outage_logged(job: str, logger: logging.Logger) -> Iterator[None]:
+    """Around one run of a scheduled job (sweep, push): an unreachable database ends the run
+    with one warning when the outage begins and one line when it is over, instead of a
+    traceback every few seconds; the next run tries again (the pool pings its connections).
+    Any other error propagates."""
+    try:
+        yield
+    except DBAPIError as error:
+        if not (error.connection_invalidated or isinstance(error, OperationalError)):
+            raise
+        if job not in _UNAVAILABLE:
+            _UNAVAILABLE.add(job)
+            reason = str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
+            logger.warning("%s: database unavailable (%s); trying again at every run", job, reason)
+        return
+    if job in _UNAVAILABLE:
+        _UNAVAILABLE.discard(job)
+        logger.warning("%s: database reachable again", job)

@@ -13,6 +13,7 @@ from flask import Flask
 
 from workflows.sweep import SweepResult, sweep
 
+from .database import database_outage_logged
 from .extensions import db
 from .services import calendar_years
 from .services.engine_runtime import make_engine
@@ -29,7 +30,11 @@ def sweep_once(app: Flask) -> SweepResult:
 
 def schedule(app: Flask, scheduler: BaseScheduler, interval: int) -> None:
     def job() -> None:
-        result = sweep_once(app)
+        result = None
+        with database_outage_logged("timer sweep", log):
+            result = sweep_once(app)
+        if result is None:
+            return
         if result.fired or result.errors:
             log.info("timer sweep: %s fired in %s instances, %s errors", result.fired, result.instances,
                      len(result.errors))

@@ -28,6 +28,7 @@ __all__ = [
     "Clock",
     "EngineDatetime",
     "ManualClock",
+    "ShiftedClock",
     "SystemClock",
     "clock_in_context",
     "current_clock",
@@ -65,6 +66,20 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return "SystemClock()"
+
+
+class ShiftedClock:
+    """The real time of the machine moved by a fixed offset: it runs on at real speed, so
+    waits and delays keep their length (demos and tests of a worker at another date)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = _as_utc(start, "start") - datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+    def __repr__(self) -> str:
+        return f"ShiftedClock({self.now().isoformat()})"
 
 
 class ManualClock:

@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 
-from workflows.clock import ManualClock, using_clock
+from workflows.clock import ManualClock, ShiftedClock, set_clock, using_clock
 from workflows.engine import EngineError
 from workflows.specs import BpmnFileError
 
@@ -51,10 +51,17 @@ def sweep_command(once: bool, at: datetime | None) -> None:
 @click.command("worker", help="Sweep timers every few seconds until stopped (SIGTERM or Ctrl-C).")
 @click.option("--interval", type=click.IntRange(1, 3600), default=None,
               help="Seconds between sweeps (default HCP_SWEEP_INTERVAL, 5).")
+@click.option("--at", "at", callback=aware_moment, default=None,
+              help="Tests and demos only: the engine clock starts at this time (ISO 8601 with offset) and "
+                   "runs on at real speed; refused in production.")
 @with_appcontext
-def worker_command(interval: int | None) -> None:
+def worker_command(interval: int | None, at: datetime | None) -> None:
     app = current_app._get_current_object()
     seconds = interval or app.config["SWEEP_INTERVAL"]
+    if at is not None:
+        if app.config["ENV"] == "production":
+            raise CommandFailed("--at moves the engine clock: refused with HCP_ENV=production")
+        set_clock(ShiftedClock(at))
     scheduler = BackgroundScheduler(timezone="UTC")
     schedule(app, scheduler, seconds)
     pushing = schedule_push(app, scheduler, seconds, url=app.config["PROVINCE_URL"] or "")
@@ -73,6 +80,7 @@ def worker_command(interval: int | None) -> None:
                + (", sending notifications" if notifying else "")
                + ", monthly bulletins" + (" pushed to the supervision office" if supervising else
                                           " (HCP_SUPERVISION_URL not set: not pushed)")
+               + (f"; engine clock at {at.isoformat()} (--at)" if at is not None else "")
                + " (Ctrl-C to stop)")
     try:
         while not stopping.wait(timeout=1.0):

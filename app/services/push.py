@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
 
+from ..database import database_outage_logged
 from ..extensions import db
 from ..models import OutboxRecord
 from ..models.outbox import DELIVERED, PENDING
@@ -263,8 +264,11 @@ def schedule_push(app: Flask, scheduler: BaseScheduler, interval: int, url: str 
     target = province_url(value)
 
     def job() -> None:
-        with app.app_context():
+        result = None
+        with app.app_context(), database_outage_logged("province push", log):
             result = push_once(db.sessionmaker, target)
+        if result is None:
+            return
         if result.delivered or result.failed:
             log.info("province push: %s delivered, %s failed, %s waiting", result.delivered, result.failed,
                      result.skipped)

@@ -1,0 +1,1 @@
+"""Reliability: the system as separate processes, killed and cut off from its database."""
