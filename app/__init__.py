@@ -21,6 +21,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=_instance_path(config))
     app.config.update(load_settings(app.instance_path, config))
     privacy.configure(app.config["DATA_KEYS"])
+    from . import request_guard
+
+    request_guard.register(app)  # before any route: bounded ids; NUL characters refused
 
     from .extensions import csrf, db, limiter, login_manager
 

@@ -37,6 +37,8 @@ from .errors import CalendarDataError
 FESTIVALS: tuple[str, ...] = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
 MIN_YEAR = 2000
 MAX_YEAR = 2099
+# A year's notice fits in a few kilobytes; anything far larger is not one (and is not parsed).
+MAX_FILE_BYTES = 256 * 1024
 
 _TOP_KEYS = ("year", "notice", "other_notices", "festivals")
 _TOP_REQUIRED = ("year", "notice", "festivals")
@@ -121,10 +123,14 @@ def parse_year_data(content: str | bytes, source: str) -> YearData:
             ) from None
     elif not isinstance(content, str):
         raise TypeError(f"content must be str or bytes, not {type(content).__name__}")
+    if len(content) > MAX_FILE_BYTES:
+        raise CalendarDataError(source, None, f"too large ({len(content)} characters; at most {MAX_FILE_BYTES})")
     try:
         document = tomllib.loads(content)
     except tomllib.TOMLDecodeError as exc:
         raise CalendarDataError(source, None, f"not valid TOML: {exc}") from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise CalendarDataError(source, None, "not valid TOML: nested too deeply") from None
     return _from_document(document, source)
 
 

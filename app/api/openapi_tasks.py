@@ -81,15 +81,19 @@ def schemas() -> dict[str, Any]:
 
 
 def _parameters() -> list[dict[str, Any]]:
+    blank = {"type": "string", "maxLength": 0}
+
     def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-        return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+        # An empty value means "not given", as the inbox's filter form sends it.
+        return {"name": name, "in": "query", "required": False, "schema": {"anyOf": [schema, blank]},
+                "description": description + "（空值等同于未填写）"}
 
     return [
         query("tab", {"type": "string", "enum": list(TABS)},
               "；".join(f"{tab}：{label}" for tab, (label, _) in TABS.items())),
         query("task", {"type": "string"}, "按任务（BPMN任务编号）筛选"),
         query("stage", {"type": "string", "enum": [s.value for s in STAGES]}, "按阶段筛选"),
-        query("item", {"type": "integer", "minimum": 1}, "按服务事项（编号）筛选"),
+        query("item", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "按服务事项（编号）筛选"),
         query("overdue", {"type": "string", "enum": ["1", "0", "true", "false"]}, "仅看逾期"),
         query("date_field", {"type": "string", "enum": list(DATE_FIELDS)}, "日期范围所指：任务到达或截止日期"),
         query("date_from", {"type": "string", "format": "date"}, "起始日期（含），北京时间"),
@@ -102,10 +106,12 @@ def _parameters() -> list[dict[str, Any]]:
 
 
 def paths() -> dict[str, Any]:
-    task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    task_id = {"name": "task_id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
     common = {"401": _json(ERROR, "缺少或无效的个人令牌"), "404": _json(ERROR, "任务或工单不存在，或该用户无权查看"),
               "429": _json(ERROR, "请求过于频繁")}
     refused = _json(ERROR, "不能办理：角色、部门不符，已被他人认领，或已由他人办理（detail 说明原因）")
+    nul_refused = _json(ERROR, "路径或查询参数含有不允许的控制字符（NUL）")
 
     def action(operation: str, summary: str) -> dict[str, Any]:
         return {"post": {"operationId": operation, "summary": summary, "security": SECURITY,
@@ -118,7 +124,7 @@ def paths() -> dict[str, Any]:
             "operationId": "getTasks", "summary": "当前用户的待办（与待办页面相同的分类、筛选和分页）",
             "security": SECURITY, "parameters": _parameters(),
             "responses": {"200": _json({"$ref": "#/components/schemas/TaskList"}, "一页任务"),
-                          "403": _json(ERROR, "该用户没有办理任务的角色"),
+                          "400": nul_refused, "403": _json(ERROR, "该用户没有办理任务的角色"),
                           "422": _json(FIELD_ERRORS, "筛选条件有误（逐字段说明）"), **common}}},
         "/api/v1/tasks/{task_id}/claim": action("claimTask", "认领任务"),
         "/api/v1/tasks/{task_id}/unclaim": action("unclaimTask", "退回已认领的任务（本人，或本部门负责人）"),
@@ -135,5 +141,6 @@ def paths() -> dict[str, Any]:
             "operationId": "getCase", "summary": "工单概要：评价、时限、阶段、待办任务（评价人信息脱敏）",
             "security": SECURITY,
             "parameters": [{"name": "case_no", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _json({"$ref": "#/components/schemas/CaseSummary"}, "工单概要"), **common}}},
+            "responses": {"200": _json({"$ref": "#/components/schemas/CaseSummary"}, "工单概要"), "400": nul_refused,
+                          **common}}},
     }

@@ -12,16 +12,17 @@ from ..models import Role
 from ..services import instance_migration
 from ..services.process_diff import diff_draft, diff_versions
 from ..services.process_library import deployment_of
+from ..services.request_values import whole_number
 from . import bp
 from .forms import MigrateForm
 from .views import FILE_NAME, READERS, _draft
 
 
 def _version(name: str) -> int:
-    raw = request.args.get(name, "")
-    if not raw.isdigit():
+    number = whole_number(request.args.get(name, ""))
+    if number is None:
         abort(400, f"{name} 须为版本号")
-    return int(raw)
+    return number
 
 
 @bp.route("/diff")

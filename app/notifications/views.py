@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from ..cases.links import optional_url
 from ..extensions import db
 from ..services.notifications import KIND_LABELS, list_for, mark_all_read, mark_read, unread_count
+from ..services.request_values import whole_number
 from . import bp
 from .forms import ReadForm
 
@@ -15,10 +16,10 @@ PER_PAGE = 30
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+    page = whole_number(request.args.get("page", "1"), 100_000)
+    if page is None:
         abort(400, description="页码（page）必须是 1 到 100000 之间的整数")
-    return int(value)
+    return page
 
 
 @bp.route("/notifications")

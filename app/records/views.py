@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import ApiKey, Role
 from ..services import import_uploads, outbox_admin
 from ..services.rating_import import PAPER_SOURCE
+from ..services.request_values import whole_number
 from . import bp
 from .forms import ImportForm, RetryForm
 
@@ -37,7 +38,7 @@ def retry() -> Response:
     if not RetryForm().validate_on_submit():
         abort(400)
     raw = request.form.get("record_id")
-    if raw is not None and not raw.isdigit():
+    if raw is not None and whole_number(raw) is None:
         abort(400, "record_id 须为记录编号")
     count = outbox_admin.retry_now(db.session, current_clock().now(), int(raw) if raw else None)
     audit("outbox_retried", target=f"outbox {raw}" if raw else "all failing", detail={"rescheduled": count})

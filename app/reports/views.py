@@ -19,6 +19,7 @@ from ..models import Bulletin, Role
 from ..services import bulletin_pdf, bulletins, report_exports
 from ..services.dashboard import dashboard as dashboard_data
 from ..services.report_page import bulletin_charts, export_figures, filter_choices, report_page
+from ..services.request_values import whole_number
 from ..services.report_period import (ALL_DEPARTMENTS_ROLES, REPORT_ROLES, GroupBy, NotVisible, Period,
                                       ReportQueryError, department_scope)
 from . import bp
@@ -110,7 +111,7 @@ def _bulletin(month: str) -> Bulletin:
     if not MONTH.fullmatch(month):
         abort(404)
     number = request.args.get("revision", "")
-    if number and not number.isdigit():
+    if number and whole_number(number) is None:
         abort(400, description="版本（revision）应为正整数")
     found = bulletins.revision(db.session, month, int(number)) if number else bulletins.latest(db.session, month)
     if found is None:

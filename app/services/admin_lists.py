@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from .request_values import whole_number
+
 T = TypeVar("T")
 PER_PAGE = 50
 MAX_QUERY_LENGTH = 64
@@ -33,7 +35,7 @@ class ListQuery:
     def parse(cls, args: Mapping[str, Any]) -> ListQuery:
         """Lenient: a bad page number shows the first page, an overlong search is cut."""
         raw = str(args.get("page") or "1")
-        page = int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+        page = whole_number(raw, 999_999) or 1
         return cls(str(args.get("q") or "").strip()[:MAX_QUERY_LENGTH], page)
 
     @property

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from workflows.clock import current_clock
 
 from ..models import AuditEntry, User
+from .request_values import DAY_RANGE_MESSAGE, day_in_range
 
 ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出", "password_changed": "修改密码",
@@ -74,6 +75,8 @@ class AuditQuery:
                 days.append(date.fromisoformat(raw) if raw else None)
             except ValueError:
                 raise AuditQueryError(name, "日期格式应为 YYYY-MM-DD") from None
+            if days[-1] is not None and not day_in_range(days[-1]):
+                raise AuditQueryError(name, "日期" + DAY_RANGE_MESSAGE)
         if days[0] and days[1] and days[0] > days[1]:
             raise AuditQueryError("date_to", "结束日期早于开始日期")
         try:

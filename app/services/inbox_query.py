@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.specs import read_bundle
 from workflows.tables import Deployment
 
 from ..models import CaseStage, Role, ServiceItem, User
 from .engine_runtime import SPECS
+from .request_values import DAY_RANGE_MESSAGE, day_in_range, whole_number
 
 WORK_ROLES = (Role.HANDLER, Role.LEAD, Role.VERIFIER, Role.SUPERVISOR)
 # tab -> (label, roles that have it)
@@ -140,6 +142,9 @@ def parse_query(args: Mapping[str, Any], user: User, tasks: Collection[str] | No
                 values[name] = None
             if values[name] is None:
                 bad(name, f"须为 YYYY-MM-DD 格式的日期，收到 {raw[:20]!r}")
+            elif not day_in_range(values[name]):
+                bad(name, DAY_RANGE_MESSAGE)
+                values[name] = None
     if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
         bad("date_to", "不能早于起始日期")
     default_sort = "completed" if tab == "done" else "deadline"
@@ -164,10 +169,10 @@ def parse_query(args: Mapping[str, Any], user: User, tasks: Collection[str] | No
 
 
 def _positive(raw: str, name: str, bad: Any, limit: int) -> int | None:
-    if not raw.isdigit() or not 1 <= int(raw) <= limit:
+    number = whole_number(raw, limit)
+    if number is None:
         bad(name, f"须为 1 到 {limit} 之间的整数，收到 {raw[:20]!r}")
-        return None
-    return int(raw)
+    return number
 
 
 # --- what the filter form offers -----------------------------------------------------------
@@ -175,19 +180,26 @@ _TASKS: dict[int, list[tuple[str, str]]] = {}  # deployment id -> user tasks (ne
 
 
 def task_choices(session: Session) -> list[tuple[str, str]]:
-    """(bpmn id, name) of the user tasks of the newest deployed process version."""
+    """(bpmn id, name) of the user tasks of the newest deployed process version; before the
+    first deployment (a new installation, no case yet), those of the shipped files, which
+    the first case deploys as version 1."""
     deployment = session.scalar(select(Deployment).order_by(Deployment.version.desc()).limit(1))
     if deployment is None:
-        return []
-    choices = _TASKS.get(deployment.id)
+        shipped = read_bundle()
+        key, files, digest = 0, shipped.bpmn_files, shipped.sha256  # 0: no deployment row has it
+    else:
+        key, files, digest = deployment.id, deployment.bpmn_files, deployment.sha256
+    choices = _TASKS.get(key) if deployment is not None else None
     if choices is None:
-        specs = SPECS.get(deployment.id, lambda: deployment.bpmn_files, "bad_review", deployment.sha256)
+        specs = SPECS.get(key, lambda: files, "bad_review", digest)
         found: dict[str, str] = {}
         for spec in (specs.spec, *specs.subprocess_specs.values()):
             for task_spec in spec.task_specs.values():
                 if getattr(task_spec, "manual", False):
                     found.setdefault(task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id)
-        choices = _TASKS.setdefault(deployment.id, list(found.items()))
+        choices = list(found.items())
+        if deployment is not None:
+            choices = _TASKS.setdefault(deployment.id, choices)
     return choices
 
 

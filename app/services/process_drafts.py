@@ -133,6 +133,8 @@ def _note(note: str | None) -> str:
     text = (note or "").strip()
     if len(text) > 200:
         raise DraftError("变更说明不能超过200字", "note")
+    if not text.isprintable():
+        raise DraftError("变更说明不能包含换行或控制字符", "note")
     return text
 
 

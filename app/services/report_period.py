@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Department, Role, User
 from ..models.types import LabelledEnum
+from .request_values import whole_number
 
 EARLIEST = date(2018, 1, 1)
 LATEST = date(2100, 12, 31)
@@ -203,7 +204,7 @@ def parse_query(session: Session, user: User, args: Mapping[str, str], today: da
     department_raw = (args.get("department") or "").strip()
     department_id: int | None = scope
     if department_raw:
-        if not department_raw.isdigit():
+        if whole_number(department_raw) is None:
             errors["department"] = "部门应为部门编号"
         else:
             department_id = int(department_raw)

@@ -8,16 +8,17 @@ from ..auth.access import roles_required
 from ..extensions import db
 from ..models import Role
 from ..services.case_view import visible_case
+from ..services.request_values import whole_number
 from ..services.supervision import MAX_MESSAGE_LENGTH, UrgeError, board as load_board, urge as urge_case
 from . import bp
 from .forms import UrgeForm
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+    page = whole_number(request.args.get("page", "1"), 100_000)
+    if page is None:
         abort(400, description="页码（page）必须是 1 到 100000 之间的整数")
-    return int(value)
+    return page
 
 
 @bp.route("/supervision")
