@@ -81,7 +81,10 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
                     engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while
+# it lives; it must be gone before the tests of other packages run (asgiref, used by some of
+# them, refuses to work in a thread with a running loop).
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     if not os.path.exists(CHROMIUM):
         message = f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install chromium)"
