@@ -27,7 +27,7 @@ APPEAL_REASONS = {"mistaken": "误评", "malicious": "恶意差评", "other": "�
 CLOCK_COLUMNS = {"contact": "contact_due_at", "rectify": "rectify_due_at", "close": "close_due_at"}
 
 
-def _per_transaction(session: Session, kind: str) -> dict[Any, Any]:
+def per_transaction(session: Session, kind: str) -> dict[Any, Any]:
     """A cache that lives exactly as long as the session's current transaction."""
     session.connection()  # begins the transaction if none is open
     caches = _CACHES.setdefault(session.get_transaction(), {})
@@ -41,7 +41,7 @@ _CACHES: WeakKeyDictionary[SessionTransaction, dict[str, dict[Any, Any]]] = Weak
 
 def register(session: Session, case: Case) -> None:
     """Make a case that is not flushed yet known to the listener in this transaction."""
-    _per_transaction(session, "case")[case.case_no] = case
+    per_transaction(session, "case")[case.case_no] = case
 
 
 def record(session: Session, case: Case, event: str, *, actor: User | str = SYSTEM,
@@ -68,10 +68,11 @@ class CaseListener(EngineListener):
     """Turns engine events into case history and case-row updates."""
 
     def _case(self, session: Session, instance: ProcessInstance) -> Case:
-        cases = _per_transaction(session, "case")
+        cases = per_transaction(session, "case")
         case = cases.get(instance.business_key)
         if case is None:
-            case = session.scalar(select(Case).where(Case.case_no == instance.business_key))
+            with session.no_autoflush:  # a case of this transaction not flushed yet is registered
+                case = session.scalar(select(Case).where(Case.case_no == instance.business_key))
             if case is None:
                 raise LookupError(f"no case for process instance {instance.id} ({instance.business_key})")
             cases[instance.business_key] = case
