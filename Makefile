@@ -9,7 +9,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install browser-deps test-sqlite test-postgres lint-imports clean reliability
+.PHONY: run test install browser-deps test-sqlite test-postgres lint-imports clean reliability bench
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,12 @@ test-postgres: install
 reliability: install
 	$(BIN)/python -m tests.reliability.crash_harness --postgres "$(PG_TEST_URL)" --kills 100
 	$(BIN)/python -m tests.reliability.outage_drill --postgres "$(PG_TEST_URL)" --outage 30
+
+## make bench: every benchmark of bench/ at the issues' sizes (hours), on SQLite and on PostgreSQL at
+## PG_TEST_URL when it answers (under CI=true it must); the figures go into docs/performance.md.
+## BENCH_ARGS passes options to bench/run_all.py, e.g. make bench BENCH_ARGS=--quick
+bench: install
+	$(BIN)/python bench/run_all.py --postgres "$(PG_TEST_URL)" $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .import_linter_cache node_modules app/static/vendor
