@@ -10,34 +10,33 @@ same transaction; the application writes the case history there.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
-from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import current_clock
+from .instance_tree import (DEPARTMENT_ROLES, LANE_ROLES, enclosing_ids, final_data, find_task, is_done,
+                            ready_user_tasks, task_row, timer_row, timers_completed_since, waiting_timers)
+from .locking import lock_instance
 from .script_helpers import tracking_provisional
 from .serializer import InstanceSerializer
 from .specs import SpecRegistry
-from .tables import (CANCELLED, COMPLETED, DONE, ERRORED, FIRED, READY, RUNNING, TIMER_KINDS, WAITING,
-                     Deployment, HumanTask, ProcessInstance, Timer)
+from .tables import (CANCELLED, COMPLETED, DONE, ERRORED, FIRED, READY, RUNNING, WAITING, Deployment, HumanTask,
+                     ProcessInstance, Timer)
+
+__all__ = ["DEPARTMENT_ROLES", "LANE_ROLES", "Engine", "EngineError", "EngineListener", "Loaded", "ScriptFailure",
+           "lock_instance"]
 
 _SERIALIZER = InstanceSerializer()  # stateless: one for the process
-
-# Lanes are roles (bpmn/README.md); handler and lead work their case's department.
-LANE_ROLES = {"部门经办人": "handler", "部门负责人": "lead", "审核员": "verifier", "效能监督员": "supervisor"}
-DEPARTMENT_ROLES = frozenset({"handler", "lead"})
 
 
 class EngineError(RuntimeError):
@@ -150,7 +149,7 @@ class Engine:
             raise EngineError(f"task {task_row.bpmn_id} is {task_row.status}, no longer open")
         if loaded.row.status != RUNNING:
             raise EngineError(f"process instance {loaded.row.id} is {loaded.row.status}")
-        spiff_task = _find_task(loaded.workflow, task_row.task_uuid)
+        spiff_task = find_task(loaded.workflow, task_row.task_uuid)
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise EngineError(f"task {task_row.bpmn_id} is not ready (already completed?)")
         task_row.completed_by = user_id
@@ -168,7 +167,7 @@ class Engine:
         now = current_clock().now()
         due = []
         for timer in timers:
-            spiff_task = _find_task(loaded.workflow, timer.task_uuid)
+            spiff_task = find_task(loaded.workflow, timer.task_uuid)
             if spiff_task is None or spiff_task.state != TaskState.WAITING:
                 timer.status = CANCELLED  # its activity ended before the sweep came
                 continue
@@ -222,7 +221,7 @@ class Engine:
         self._mirror(loaded)
 
     def _reevaluate_timers(self, loaded: Loaded) -> None:
-        for spiff_task in _waiting_timers(loaded.workflow):
+        for spiff_task in waiting_timers(loaded.workflow):
             definition = spiff_task.task_spec.event_definition
             old = spiff_task._get_internal_data("event_value")
             if old is None or not isinstance(definition, TimeDateEventDefinition):
@@ -237,25 +236,25 @@ class Engine:
     def _mirror(self, loaded: Loaded) -> None:
         now = current_clock().now()
         workflow, row = loaded.workflow, loaded.row
-        ready = {str(t.id): t for t in _ready_user_tasks(workflow)}
-        waiting = {str(t.id): t for t in _waiting_timers(workflow)}
+        ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+        waiting = {str(t.id): t for t in waiting_timers(workflow)}
         new_timers: list[Timer] = []
         fired_inline: list[Timer] = []
         for uuid, timer in list(loaded.timers.items()):
             if uuid not in waiting and timer.status == WAITING:
                 # Its activity ended (cancelled), or SpiffWorkflow fired it inside this step
                 # because its due time had passed before the sweep came to it.
-                spiff_task = _find_task(workflow, uuid)
+                spiff_task = find_task(workflow, uuid)
                 if spiff_task is not None and spiff_task.state == TaskState.COMPLETED:
                     timer.status, timer.fired_at = FIRED, now
                     fired_inline.append(timer)
                 else:
                     timer.status = CANCELLED
-        for spiff_task in _timers_completed_since(workflow, loaded.step_started):
+        for spiff_task in timers_completed_since(workflow, loaded.step_started):
             uuid = str(spiff_task.id)
             if uuid not in loaded.timers:  # started and fired within this one step: never waited
                 due = TimerEventDefinition.get_datetime(spiff_task._get_internal_data("event_value"))
-                timer = _timer_row(row, spiff_task, due, now)
+                timer = timer_row(row, spiff_task, due, now)
                 timer.status, timer.fired_at = FIRED, now
                 self.session.add(timer)
                 loaded.timers[uuid] = timer
@@ -265,7 +264,7 @@ class Engine:
             timer = loaded.timers.get(uuid)
             provisional = loaded.provisional.get(uuid, False)
             if timer is None:
-                timer = _timer_row(row, spiff_task, due, now)
+                timer = timer_row(row, spiff_task, due, now)
                 timer.provisional = provisional
                 self.session.add(timer)
                 loaded.timers[uuid] = timer
@@ -275,7 +274,7 @@ class Engine:
                 self.listener.timer_moved(self.session, row, timer, old)
         for uuid, task in list(loaded.tasks.items()):
             if uuid not in ready and task.status == READY:
-                task.status = DONE if _is_done(workflow, uuid) else CANCELLED
+                task.status = DONE if is_done(workflow, uuid) else CANCELLED
                 task.completed_at = now
                 self.listener.task_closed(self.session, row, task)
                 del loaded.tasks[uuid]
@@ -283,7 +282,7 @@ class Engine:
         for uuid, spiff_task in ready.items():
             if uuid not in loaded.tasks:
                 department = spiff_task.data.get("department_id", workflow.data.get("department_id"))
-                task = _task_row(row, spiff_task, now, department)
+                task = task_row(row, spiff_task, now, department)
                 self.session.add(task)
                 loaded.tasks[uuid] = task
                 opened.append(task)
@@ -301,7 +300,7 @@ class Engine:
         for task in opened:
             self.listener.task_opened(self.session, row, task)
         if finished:
-            self.listener.instance_completed(self.session, row, _final_data(workflow))
+            self.listener.instance_completed(self.session, row, final_data(workflow))
 
     def _set_due_dates(self, loaded: Loaded, ready: dict[str, Task]) -> None:
         deadlines: dict[str, datetime] = {}
@@ -310,113 +309,5 @@ class Engine:
                 current = deadlines.get(timer.attached_to)
                 deadlines[timer.attached_to] = min(current, timer.due_at) if current else timer.due_at
         for uuid, spiff_task in ready.items():
-            dues = [deadlines[b] for b in _enclosing_ids(loaded.workflow, spiff_task) if b in deadlines]
+            dues = [deadlines[b] for b in enclosing_ids(loaded.workflow, spiff_task) if b in deadlines]
             loaded.tasks[uuid].due_at = min(dues) if dues else None
-
-
-# -- SpiffWorkflow helpers ---------------------------------------------------------------
-def _all_workflows(workflow: BpmnWorkflow) -> list[Any]:
-    return [workflow, *workflow.subprocesses.values()]
-
-
-def _ready_user_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
-    for wf in _all_workflows(workflow):
-        yield from wf.get_tasks(state=TaskState.READY, manual=True)
-
-
-def _waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
-    return [t for t in workflow.event_manager.tasks.values()
-            if t.state == TaskState.WAITING and isinstance(t.task_spec.event_definition, TimerEventDefinition)]
-
-
-def _timers_completed_since(workflow: BpmnWorkflow, since: float) -> list[Task]:
-    """Timer events that fired (completed) at or after ``since`` (``time.time()``)."""
-    return [t for wf in _all_workflows(workflow) for t in wf.tasks.values()
-            if t.state == TaskState.COMPLETED and t.last_state_change >= since
-            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
-
-
-def _find_task(workflow: BpmnWorkflow, uuid: str) -> Task | None:
-    try:
-        return workflow.get_task_from_id(UUID(uuid))
-    except TaskNotFoundException:  # no longer in the tree (a migration re-ran its branch)
-        return None
-
-
-def _is_done(workflow: BpmnWorkflow, uuid: str) -> bool:
-    task = _find_task(workflow, uuid)
-    return task is not None and task.state == TaskState.COMPLETED
-
-
-def _enclosing_ids(workflow: BpmnWorkflow, spiff_task: Task) -> list[str]:
-    """The task's bpmn id and those of the subprocesses around it, innermost first."""
-    ids = [spiff_task.task_spec.bpmn_id]
-    parent_id = spiff_task.workflow.parent_task_id
-    while parent_id is not None:
-        host = workflow.get_task_from_id(parent_id)
-        ids.append(host.task_spec.bpmn_id)
-        parent_id = host.workflow.parent_task_id
-    return ids
-
-
-def _properties(spiff_task: Task) -> dict[str, str]:
-    extensions = getattr(spiff_task.task_spec, "extensions", None) or {}
-    return dict(extensions.get("properties", {}))
-
-
-def _task_row(instance: ProcessInstance, spiff_task: Task, now: datetime, department_id: Any) -> HumanTask:
-    spec = spiff_task.task_spec
-    props = _properties(spiff_task)
-    role = LANE_ROLES.get(spec.lane or "")
-    return HumanTask(instance=instance, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
-                     name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, role=role,
-                     department_id=int(department_id) if role in DEPARTMENT_ROLES and department_id else None,
-                     form=props.get("form"), stage=props.get("stage"), status=READY, created_at=now)
-
-
-def _timer_row(instance: ProcessInstance, spiff_task: Task, due: datetime, now: datetime) -> Timer:
-    spec = spiff_task.task_spec
-    props = _properties(spiff_task)
-    kind = props.get("timerKind", "other")
-    parent = spiff_task.parent
-    attached = None
-    if parent is not None and parent.task_spec.name.endswith(".BoundaryEventSplit"):
-        attached = parent.task_spec.name.removesuffix(".BoundaryEventSplit")
-    return Timer(instance=instance, task_uuid=str(spiff_task.id), bpmn_id=spec.bpmn_id,
-                 name=spec.bpmn_name or spec.bpmn_id, kind=kind if kind in TIMER_KINDS else "other",
-                 clock=props.get("clock"), attached_to=attached, due_at=due, status=WAITING, created_at=now)
-
-
-def _final_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    end = workflow.get_tasks(state=TaskState.COMPLETED)
-    return dict(end[-1].data) if end else dict(workflow.data)
-
-
-def lock_instance(session: Session, instance_id: int, *, skip_locked: bool = False) -> bool:
-    """Take the instance's write lock for this transaction; False if it does not exist
-    (or, with ``skip_locked``, another transaction holds it).
-
-    Every writer of an instance, its task rows and its timer rows takes this lock first,
-    so two writers of one instance never interleave and never deadlock. PostgreSQL locks
-    the row; SQLite has one writer for the whole database, taken here by a write.
-    """
-    session.connection()  # begins the transaction if none is open
-    held = _LOCKS.setdefault(session.get_transaction(), set())
-    if instance_id in held:
-        return True
-    if session.get_bind().dialect.name == "sqlite":
-        result = session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                                 .values(revision=ProcessInstance.revision)
-                                 .execution_options(synchronize_session=False))
-        locked = result.rowcount == 1
-    else:
-        query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
-        query = query.with_for_update(skip_locked=True) if skip_locked else query.with_for_update()
-        locked = session.scalar(query) is not None
-    if locked:
-        held.add(instance_id)
-    return locked
-
-
-# Instance locks held by each open transaction (a lock lasts until its transaction ends).
-_LOCKS: WeakKeyDictionary[SessionTransaction, set[int]] = WeakKeyDictionary()
