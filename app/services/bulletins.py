@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import calendars
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
 
+from ..database import database_outage_logged
 from ..extensions import db
 from ..models import Bulletin, OutboxRecord
 from ..models.outbox import PENDING
@@ -162,7 +163,8 @@ def generate_due(session_factory: Callable[[], Session], now: datetime | None = 
 def schedule_bulletins(app: Flask, scheduler: BaseScheduler) -> None:
     """Check every hour (and at start) whether a monthly bulletin is due, and generate it."""
     def job() -> None:
-        with app.app_context():
+        bulletin = None
+        with app.app_context(), database_outage_logged("monthly bulletin", log):
             try:
                 bulletin = generate_due(db.sessionmaker)
             except calendars.CalendarYearMissing as missing:
@@ -172,7 +174,8 @@ def schedule_bulletins(app: Flask, scheduler: BaseScheduler) -> None:
             log.info("monthly bulletin %s generated: %s", bulletin.month, title(Period.month(bulletin.month)))
 
     scheduler.add_job(job, "interval", seconds=int(CHECK_EVERY.total_seconds()), id="monthly-bulletin",
-                      max_instances=1, coalesce=True, replace_existing=True, next_run_time=current_clock().now())
+                      max_instances=1, coalesce=True, replace_existing=True,
+                      next_run_time=datetime.now(timezone.utc))  # the scheduler runs on real time
 
 
 def schedule_supervision_push(app: Flask, scheduler: BaseScheduler, interval: int, url: str | None) -> bool:
@@ -184,9 +187,10 @@ def schedule_supervision_push(app: Flask, scheduler: BaseScheduler, interval: in
     target = province_url(url, SUPERVISION_URL_VARIABLE)
 
     def job() -> None:
-        with app.app_context():
+        result = None
+        with app.app_context(), database_outage_logged("supervision push", log):
             result = push_once(db.sessionmaker, target, supervision=True)
-        if result.delivered or result.failed:
+        if result and (result.delivered or result.failed):
             log.info("supervision push: %s delivered, %s failed", result.delivered, result.failed)
 
     scheduler.add_job(job, "interval", seconds=interval, id="supervision-push", max_instances=1,

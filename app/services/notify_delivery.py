@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from workflows.clock import current_clock
 
+from ..database import database_outage_logged
 from ..extensions import db
 from ..models import Notification
 from ..models.notification import FAILED, PENDING, SENT
@@ -211,9 +212,10 @@ def schedule_delivery(app: Flask, scheduler: BaseScheduler, interval: int) -> bo
         return False
 
     def job() -> None:
-        with app.app_context():
+        result = None
+        with app.app_context(), database_outage_logged("notification delivery", log):
             result = deliver_once(db.sessionmaker, channel)
-        if result.sent or result.failed:
+        if result and (result.sent or result.failed):
             log.info("notifications: %s sent, %s failed", result.sent, result.failed)
 
     scheduler.add_job(job, "interval", seconds=interval, id="notification-delivery", max_instances=1,

@@ -8,8 +8,11 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -88,3 +91,39 @@ def test_other_database_errors_are_not_taken_for_an_outage() -> None:
     with pytest.raises(IntegrityError):
         with database_outage_logged("test job", logging.getLogger("tests.outage")):
             raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+
+def test_every_scheduled_job_of_the_worker_rides_out_an_outage(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """The bulletin check, the supervision push and the notification delivery, run while
+    nothing answers at the database's address: no exception escapes, one warning each."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app import create_app
+    from app.services.bulletins import schedule_bulletins, schedule_supervision_push
+    from app.services.notify_delivery import schedule_delivery
+
+    with socket_nobody_listens_on() as port:
+        app = create_app({"ENV": "testing", "SECRET_KEY": "t" * 40, "DATA_KEYS": TEST_DATA_KEY,
+                          "INSTANCE_PATH": str(tmp_path), "NOTIFY_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+                          "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone?connect_timeout=2"})
+        scheduler = BackgroundScheduler()
+        schedule_bulletins(app, scheduler)
+        assert schedule_supervision_push(app, scheduler, 5, "http://127.0.0.1:9/supervision")
+        assert schedule_delivery(app, scheduler, 5)
+        caplog.set_level(logging.WARNING)
+        jobs = {"monthly-bulletin": "monthly bulletin", "supervision-push": "supervision push",
+                "notification-delivery": "notification delivery"}
+        for job_id in jobs:
+            for _ in range(2):
+                scheduler.get_job(job_id).func()
+    warnings = [r.getMessage() for r in caplog.records if "database unavailable" in r.getMessage()]
+    assert sorted(w.split(":")[0] for w in warnings) == sorted(jobs.values())
+
+
+@contextmanager
+def socket_nobody_listens_on() -> Iterator[int]:
+    """A loopback port that refuses connections (bound, never listening) for the block."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
