@@ -45,6 +45,7 @@ def plan(quick: bool, engine_background: int) -> list[tuple[str, str, list[str],
         return small if quick else full
     return [
         ("calendar", "calendar_bench.py", [], False),
+        ("spiff", "spiff_ceiling.py", sizes([], ["--runs", "100"]), False),
         ("engine", "engine_bench.py", sizes(["--cases", "1000", "--background", str(engine_background)],
                                             ["--cases", "50", "--background", "200"]), True),
         ("intake", "intake_bench.py", sizes([], ["--single", "200", "--batches", "2"]), True),
