@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 
 def configure_engines(app: Flask) -> None:
@@ -59,11 +60,20 @@ def write_lock_for_changing_requests(app: Flask) -> None:
     def _immediate() -> None:
         if request.method in READ_ONLY_METHODS or db.engine.dialect.name != "sqlite":
             return
-        session = db.session
-        # Only a session that opens its own connection can choose how it begins (a session
-        # joined to an outer transaction, as in the tests, has begun already).
-        if isinstance(session.get_bind(), Engine) and not session.in_transaction():
-            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        begin_write(db.session)
+
+
+def begin_write(session: Session) -> None:
+    """On SQLite, begin the session's transaction with the write lock (BEGIN IMMEDIATE): a
+    transaction that reads and then writes would fail at its first write ("database is
+    locked", whatever the busy timeout) when another process committed in between. Does
+    nothing on PostgreSQL, or when the transaction has begun already (also a session joined
+    to an outer transaction, as in the tests: only one that opens its own connection can
+    choose how it begins). Web requests that change data begin so by themselves; writers
+    outside a request (intake from the CLI, push, notification delivery) call this."""
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite" and isinstance(bind, Engine) and not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
 
 _UNAVAILABLE: set[str] = set()  # scheduled jobs that found the database unreachable

@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..database import begin_write
 from ..models import ApiKey, Case, EvaluatorType, Rating, RatingDimension, ServiceRecord
 from ..models.rating import evaluator_values
 from .cases import open_case
@@ -184,6 +185,7 @@ def _store_one(session: Session, key: ApiKey, entry: RatingInput | IntakeOutcome
 
 def ingest(session: Session, key: ApiKey, raw: Any, now: datetime) -> IntakeOutcome:
     """Check and store one rating (see :func:`_store_one`)."""
+    begin_write(session)
     return _store_one(session, key, _parse(raw, now), now)
 
 
@@ -192,6 +194,7 @@ def ingest_batch(session: Session, key: ApiKey, items: list[Any], now: datetime)
     go; if another request stored one of its ratings or records meanwhile, it is stored
     again rating by rating, each in its own savepoint."""
     entries = [_parse(raw, now) for raw in items]
+    begin_write(session)
     try:
         with session.begin_nested():
             return _store_all(session, key, entries, now)

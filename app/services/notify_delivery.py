@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from workflows.clock import current_clock
 
-from ..database import database_outage_logged
+from ..database import begin_write, database_outage_logged
 from ..extensions import db
 from ..models import Notification
 from ..models.notification import FAILED, PENDING, SENT
@@ -151,6 +151,7 @@ def _claim(session_factory: Callable[[], Session], now: datetime, after: int) ->
     """The next due notification after id ``after``, leased to this sender (committed)."""
     with session_factory() as session:
         while True:
+            begin_write(session)
             candidate = session.scalar(select(Notification.id).where(
                 Notification.delivery == PENDING, Notification.next_attempt_at <= now, Notification.id > after)
                 .order_by(Notification.id).limit(1))
@@ -185,6 +186,7 @@ def deliver_once(session_factory: Callable[[], Session], channel: Channel, *, no
             failure = error
         moment = now or current_clock().now()
         with session_factory() as session:
+            begin_write(session)
             row = session.get(Notification, entry.id, populate_existing=True)
             assert row is not None
             row.attempts += 1

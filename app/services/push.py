@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
 
-from ..database import database_outage_logged
+from ..database import begin_write, database_outage_logged
 from ..extensions import db
 from ..models import OutboxRecord
 from ..models.outbox import DELIVERED, PENDING
@@ -157,6 +157,7 @@ def push_once(session_factory: Callable[[], Session], url: str, *, batch_size: i
     held: set[str] = set()  # streams whose next record did not go out in this run
     while True:
         with session_factory() as session:
+            begin_write(session)
             claimed = _claim(session, start, after, batch_size, kinds)
             if not claimed:
                 break
@@ -176,6 +177,7 @@ def push_once(session_factory: Callable[[], Session], url: str, *, batch_size: i
             except DeliveryFailed as error:
                 failure, accepted = error, set()
             moment = now or current_clock().now()
+            begin_write(session)  # SQLite: the booking after the request is a transaction of its own
             for record in batch:
                 if record.id in accepted:
                     record.status, record.delivered_at = DELIVERED, moment
