@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
 
-from ..database import database_outage_logged
+from ..database import begin_write, database_outage_logged
 from ..extensions import db
 from ..models import Bulletin, OutboxRecord
 from ..models.outbox import PENDING
@@ -145,8 +145,10 @@ def generate_due(session_factory: Callable[[], Session], now: datetime | None = 
     process generating the same bulletin at the same time wins; this one then stores nothing."""
     moment = now or current_clock().now()
     with session_factory() as session:
+        begin_write(session)
         if roll_up_ended(session, moment):
             session.commit()
+            begin_write(session)
         month = due_month(session, moment)
         if month is None:
             return None
