@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from sqlalchemy.orm import Session
 
 from app.identifiers import make_uscc
-from app.models import (Channel, Department, ItemKind, Level, Rating, Role, ServiceItem,
+from app.models import (ApiKey, Channel, Department, ItemKind, Level, Rating, Role, ServiceItem,
                         ServiceRecord, User)
 from app.services.accounts import create_user
+from app.services.api_keys import create_key
 
 PASSWORD = "Correct-horse-42"
 _numbers = itertools.count(1)
@@ -46,3 +47,13 @@ def rating(session: Session, dept: Department, *, level: Level = Level.DISSATISF
     session.add(result)
     session.flush()
     return result
+
+
+def intake_source(session: Session, key_name: str = "portal") -> tuple[Department, ApiKey]:
+    """A department with its service item ``YB-1`` and an intake API key (committed): what a
+    test that feeds ratings through the intake service needs."""
+    dept = department(session, "新建区医疗保障局")
+    session.add(ServiceItem(code="YB-1", name="异地就医备案", kind=ItemKind.PUBLIC_SERVICE, department=dept))
+    key, _token = create_key(session, key_name, Channel.WEB_PORTAL, "admin", datetime.now(timezone.utc))
+    session.commit()
+    return dept, key

@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from app import migrate
 from app.extensions import db
-from app.models import Case, Channel, ItemKind, Rating, ServiceItem
-from app.services.api_keys import create_key
+from app.models import Case, Rating
 from app.services.intake import ingest, ingest_batch
 
 from ..db_support import fresh_database, on_postgres
@@ -28,10 +27,7 @@ def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path, batch: 
         app = make_app(url, tmp_path / "instance")
         with app.app_context():
             migrate.upgrade(db.engine)
-            dept = factories.department(db.session, "新建区医疗保障局")
-            db.session.add(ServiceItem(code="YB-1", name="异地就医备案", kind=ItemKind.PUBLIC_SERVICE, department=dept))
-            key, _token = create_key(db.session, "portal", Channel.WEB_PORTAL, "admin", datetime.now(timezone.utc))
-            db.session.commit()
+            dept, key = factories.intake_source(db.session)
             now = datetime.now(timezone.utc)
             body = {"id": "same-1", "service_record_no": "R-NEW-1", "service_item_code": "YB-1",
                     "department_code": dept.credit_code, "channel": "web_portal", "level": "非常不满意",

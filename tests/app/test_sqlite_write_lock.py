@@ -16,8 +16,7 @@ from sqlalchemy.exc import OperationalError
 from app import migrate
 from app.database import begin_write
 from app.extensions import db
-from app.models import Channel, ItemKind, ServiceItem
-from app.services.api_keys import create_key
+from app.models import ApiKey, ServiceItem
 from app.services.intake import ingest, ingest_batch
 from app.services.push import push_once
 
@@ -34,10 +33,7 @@ def app_on_file(tmp_path: Path):  # type: ignore[no-untyped-def]
         app = make_app(url, tmp_path / "instance")
         with app.app_context():
             migrate.upgrade(db.engine)
-            dept = factories.department(db.session, "新建区医疗保障局")
-            db.session.add(ServiceItem(code="YB-1", name="异地就医备案", kind=ItemKind.PUBLIC_SERVICE, department=dept))
-            create_key(db.session, "script", Channel.WEB_PORTAL, "admin", datetime.now(timezone.utc))
-            db.session.commit()
+            dept, _key = factories.intake_source(db.session, "script")
             yield app, make_url(url).database, dept.credit_code
             db.engine.dispose()
 
@@ -79,7 +75,6 @@ def test_intake_and_push_outside_a_request_begin_with_the_write_lock(app_on_file
             if statement.startswith("BEGIN"):
                 begins.append(statement)
         event.listen(db.engine, "before_cursor_execute", seen)
-        from app.models import ApiKey
         with db.sessionmaker() as session:
             key = session.scalars(select(ApiKey)).one()
             session.commit()
