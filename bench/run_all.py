@@ -11,6 +11,8 @@ exits 1 at the end.
     python bench/run_all.py --only engine,timers    # a subset: printed, the doc is left alone …
     python bench/run_all.py --only report --write   # … unless --write is given (then the
                                                     #   section holds that subset only)
+    python bench/run_all.py --only engine --merge   # or --merge: these figures replace the
+                                                    #   same benchmarks' in the doc, noted so
 
 Full mode uses the sizes the issues ask for, except: report_bench runs with 1,000,000 ratings
 (the issue's 10 million take far longer: run ``python bench/report_bench.py --postgres URL``
@@ -128,14 +130,54 @@ def render(when: str, invocation: str, mode: str, machine: dict[str, str], loads
            f"- Packages: {machine['packages']}",
            f"- Result: {outcome}",
            "", "| benchmark | database | wall time | exit |", "|---|---|---|---|"]
+    out += [table_row(r) for r in results]
     for r in results:
-        code = "0" if r["code"] == 0 else f"**{r['code']} FAILED**"
-        out.append(f"| {r['name']} | {r['database']} | {r['seconds']:.1f} s | {code} |")
-    for r in results:
-        status = "" if r["code"] == 0 else f" — **FAILED (exit {r['code']})**"
-        out += ["", f"### {r['title']}{status}", "", f"`{r['command']}` — {r['seconds']:.1f} s", "",
-                "```text", r["output"].rstrip("\n"), "```"]
+        out += ["", block(r).rstrip("\n")]
     return "\n".join(out) + "\n"
+
+
+def table_row(result: dict) -> str:
+    code = "0" if result["code"] == 0 else f"**{result['code']} FAILED**"
+    return f"| {result['name']} | {result['database']} | {result['seconds']:.1f} s | {code} |"
+
+
+def block(result: dict) -> str:
+    status = "" if result["code"] == 0 else f" — **FAILED (exit {result['code']})**"
+    return "\n".join([f"### {result['title']}{status}", "", f"`{result['command']}` — {result['seconds']:.1f} s", "",
+                      "```text", result["output"].rstrip("\n"), "```"]) + "\n"
+
+
+def merge(section: str, when: str, invocation: str, loads: tuple[str, str], results: list[dict]) -> str:
+    """The figures of the last full run with these benchmarks' figures replaced by a re-run
+    (``--only … --merge``): their table rows and output blocks, and a line saying so."""
+    for result in results:
+        row = re.compile(rf"^\| {re.escape(result['name'])} \| {re.escape(result['database'])} \|.*$", re.M)
+        if row.search(section):
+            section = row.sub(lambda _m: table_row(result), section, count=1)
+        else:  # a benchmark the last run did not have: after the table's last row
+            rows = list(re.finditer(r"^\|.*\|$", section, re.M))
+            at = rows[-1].end() if rows else len(section)
+            section = f"{section[:at]}\n{table_row(result)}{section[at:]}"
+        old = re.compile(rf"^### {re.escape(result['title'])}\b.*?(?=^### |\Z)", re.M | re.S)
+        if old.search(section):
+            section = old.sub(lambda _m: block(result) + "\n", section, count=1)
+        else:
+            section = section.rstrip("\n") + "\n\n" + block(result)
+    names = ", ".join(r["title"] for r in results)
+    note = f"- Re-run {when} (load average {loads[0]} → {loads[1]}): `{invocation}` — {names}"
+    lines = section.split("\n")
+    last = max((i for i, line in enumerate(lines) if line.startswith("- ")), default=-1)
+    lines.insert(last + 1, note)
+    failed = sorted(set(re.findall(r"^### (.+?) — \*\*FAILED", "\n".join(lines), re.M)))
+    outcome = f"- Result: {len(failed)} FAILED: {', '.join(failed)}" if failed else "- Result: all passed"
+    return re.sub(r"^- Result: .*$", lambda _m: outcome, "\n".join(lines), count=1, flags=re.M)
+
+
+def read_section(path: Path) -> str | None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN not in text or END not in text:
+        return None
+    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n") + "\n"
 
 
 def write_section(path: Path, section: str) -> None:
@@ -155,6 +197,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes), not the issues' sizes")
     parser.add_argument("--only", metavar="NAME[,NAME]", help="run these only (timers = both timer patterns)")
     parser.add_argument("--write", action="store_true", help="with --only: write the doc all the same")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --only: put these figures in place of the same benchmarks' in the doc")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md", help="the doc to update")
     parser.add_argument("--engine-background", type=int, default=20_000, metavar="N",
                         help="engine_bench --background in full mode (default 20,000; the issue says 100,000)")
@@ -197,7 +241,13 @@ def main() -> int:
                         "code": code, "seconds": seconds, "output": output})
     mode = "quick mode: small sizes, not figures to compare with the targets" if args.quick else "full sizes"
     section = render(when, invocation, mode, machine, (load_start, loadavg()), results, time.monotonic() - began)
-    if args.only and not args.write:
+    previous = read_section(args.doc) if args.merge else None
+    if args.merge and (not args.only or previous is None):
+        print(f"\n--merge needs --only and figures in {args.doc}: {args.doc} left as it is")
+    elif previous is not None:
+        write_section(args.doc, merge(previous, when, invocation, (load_start, loadavg()), results))
+        print(f"\nfigures merged into {args.doc}")
+    elif args.only and not args.write:
         print(f"\n--only without --write: {args.doc} left as it is")
     else:
         write_section(args.doc, section)

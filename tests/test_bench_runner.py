@@ -71,3 +71,25 @@ def test_the_report_names_commands_and_failures(run_all):
 def test_every_benchmark_of_bench_is_planned(run_all):
     scripts = {script for _, script, _, _ in run_all.plan(quick=False, engine_background=20_000)}
     assert scripts == {p.name for p in (ROOT / "bench").glob("*.py")} - {"run_all.py"}
+
+
+def test_a_merge_replaces_only_the_rerun_benchmarks(run_all):
+    def result(name, database, code, seconds, output):
+        return {"name": name, "database": database, "title": f"{name} — {database}", "code": code,
+                "seconds": seconds, "command": f"python bench/{name}_bench.py", "output": output}
+    machine = {"cpu": "cpu × 2", "ram": "1 GiB", "os": "os", "python": "3.11", "sqlite": "3.40", "packages": "p"}
+    first = [result("engine", "SQLite", 0, 10.0, "opened 70/s\n"), result("inbox", "SQLite", 1, 5.0, "boom\n"),
+             result("inbox", "PostgreSQL", 0, 6.0, "p95 40 ms\n")]
+    section = run_all.render("2026-11-29 10:00 UTC", "python bench/run_all.py", "full sizes", machine,
+                             ("1.0", "1.1"), first, 60.0)
+    assert "- Result: 1 FAILED: inbox — SQLite" in section
+    rerun = [result("inbox", "SQLite", 0, 4.0, "p95 30 ms\n"), result("spiff", "SQLite", 0, 2.0, "526 /s\n")]
+    merged = run_all.merge(section, "2026-11-29 11:00 UTC", "python bench/run_all.py --only inbox,spiff --merge",
+                           ("0.9", "1.0"), rerun)
+    assert "boom" not in merged and "p95 30 ms" in merged and "p95 40 ms" in merged and "opened 70/s" in merged
+    assert "| inbox | SQLite | 4.0 s | 0 |" in merged and "| inbox | PostgreSQL | 6.0 s | 0 |" in merged
+    assert "| spiff | SQLite | 2.0 s | 0 |" in merged and "526 /s" in merged
+    assert "- Result: all passed" in merged
+    assert "- Re-run 2026-11-29 11:00 UTC (load average 0.9 → 1.0): `python bench/run_all.py --only inbox,spiff " \
+           "--merge` — inbox — SQLite, spiff — SQLite" in merged
+    assert merged.index("| spiff | SQLite") < merged.index("### engine — SQLite")  # in the table, not after it
