@@ -129,14 +129,14 @@ def _deadline_of(session: Session, case: Case, instance_id: int, clock: str | No
 def deadline_warning(session: Session, case: Case, timer: Timer) -> list[Notification]:
     """A warning timer fired: to whoever holds the case's open tasks, or to the
     department's handlers when nobody has claimed them."""
-    with session.no_autoflush:
-        tasks = session.execute(select(HumanTask.claimed_by, HumanTask.name).where(
-            HumanTask.instance_id == timer.instance_id, HumanTask.status == READY).order_by(HumanTask.id)).all()
-        holders = sorted({claimed_by for claimed_by, _name in tasks if claimed_by is not None})
-        if holders:
-            users = list(session.scalars(select(User.id).where(User.id.in_(holders), User.active.is_(True))))
-        else:
-            users = holder_ids(session, Role.HANDLER, case.department_id)
+    # With autoflush: a warning fired inside a step that opened tasks names them too.
+    tasks = session.execute(select(HumanTask.claimed_by, HumanTask.name).where(
+        HumanTask.instance_id == timer.instance_id, HumanTask.status == READY).order_by(HumanTask.id)).all()
+    holders = sorted({claimed_by for claimed_by, _name in tasks if claimed_by is not None})
+    if holders:
+        users = list(session.scalars(select(User.id).where(User.id.in_(holders), User.active.is_(True))))
+    else:
+        users = holder_ids(session, Role.HANDLER, case.department_id)
     due = _deadline_of(session, case, timer.instance_id, timer.clock)
     when = f"将于 {local_time(due)} 到期" if due else "即将到期"
     return notify(session, users, kind=WARNING, case=case,
