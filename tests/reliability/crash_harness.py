@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import calendars
 from app.models import OutboxRecord
 from app.models.outbox import PENDING
+from app.services.push import SUPERVISION_KINDS
 from workflows.tables import WAITING, Timer
 
 from ..db_support import fresh_database
@@ -111,8 +112,9 @@ def send_ratings(source: RatingSource, ledger: Ledger, district_code: str, numbe
 
 def settled(session_factory: sessionmaker[Session], due_by: datetime) -> bool:
     with session_factory() as session:
+        # Records for the supervision office wait while HCP_SUPERVISION_URL is unset (as here).
         pending = session.scalar(sa.select(sa.func.count()).select_from(OutboxRecord)
-                                 .where(OutboxRecord.status == PENDING))
+                                 .where(OutboxRecord.status == PENDING, OutboxRecord.kind.not_in(SUPERVISION_KINDS)))
         waiting = session.scalar(sa.select(sa.func.count()).select_from(Timer)
                                  .where(Timer.status == WAITING, Timer.due_at <= due_by))
     return pending == 0 and waiting == 0
