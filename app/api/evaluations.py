@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
+from ..database import begins_write_itself
 from ..extensions import db, limiter
 from ..services.intake import CONFLICT, CREATED, DUPLICATE, INVALID, MAX_BATCH, ingest, ingest_batch
 from . import bp
@@ -29,6 +30,7 @@ def _body() -> Any:
 
 
 @bp.post("/evaluations")
+@begins_write_itself  # intake checks every rating before it takes the write lock
 @limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])
 def post_evaluations() -> tuple[Response, int]:
     key = require_api_key()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ..database import begin_write
 from ..models import ApiKey, Channel
 from .bearer_secrets import new_secret, plausible, secret_hash, use_is_worth_recording
 
@@ -35,16 +37,39 @@ def create_key(session: Session, name: str, channel: Channel, created_by: str, n
     return key, token
 
 
-def authenticate(session: Session, token: str, now: datetime) -> ApiKey | None:
-    """The active key with this token, or None."""
+@dataclass(frozen=True)
+class SourceKey:
+    """An authenticated key, as a request needs it: the source that speaks (its ``name`` is
+    the ``source`` of the ratings it sends) and when its use was last noted."""
+
+    id: int
+    name: str
+    channel: Channel
+    last_used_at: datetime | None
+
+
+_BY_HASH = select(ApiKey.id, ApiKey.name, ApiKey.channel, ApiKey.last_used_at).where(
+    ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+
+
+def authenticate(session: Session, token: str) -> SourceKey | None:
+    """The active key with this token, or None (unknown or revoked alike). Reads only, one
+    plain row (a check on every API call): see :func:`record_use` for the last use."""
     if not plausible(token, TOKEN_PREFIX):
         return None
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == secret_hash(token)))
-    if key is None or not key.active:
-        return None
-    if use_is_worth_recording(key.last_used_at, now):
-        key.last_used_at = now
-    return key
+    row = session.connection().execute(_BY_HASH, {"key_hash": secret_hash(token)}).one_or_none()
+    return SourceKey(*row) if row is not None else None
+
+
+def record_use(session: Session, key: SourceKey, now: datetime) -> bool:
+    """Note the key's last use, at most once a minute (a busy source costs no write per
+    request). Begins the session's transaction with the write lock on SQLite, so call it
+    with no transaction open; the caller commits. True when there is something to commit."""
+    if not use_is_worth_recording(key.last_used_at, now):
+        return False
+    begin_write(session)
+    session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    return True
 
 
 def revoke(session: Session, name: str, now: datetime) -> ApiKey:

@@ -6,20 +6,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from calendars import SHANGHAI
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..database import begin_write
-from ..models import ApiKey, Case, EvaluatorType, Rating, RatingDimension, ServiceRecord
+from ..models import Case, EvaluatorType, Rating, RatingDimension, ServiceRecord
 from ..models.rating import evaluator_values
 from .cases import open_case
 from .intake_lookups import CONFLICT, INVALID, Lookups, RecordRef, Refused
 from .province_records import EvaluationFacts, enqueue_evaluations
 from .rating_input import EvaluatorInput, RatingInput, RatingInputError, parse_rating
+
+class RatingSource(Protocol):
+    """Who sends the ratings: an authenticated API key (``api_keys.SourceKey``), or the
+    key a paper import speaks for. Its name is the ratings' ``source``."""
+
+    @property
+    def name(self) -> str: ...
+
 
 MAX_BATCH = 1000
 CREATED, DUPLICATE = "created", "duplicate"
@@ -89,7 +97,7 @@ def evaluator_columns(evaluator: EvaluatorInput | None) -> dict[str, Any]:
                                id_no=evaluator.id_no)}
 
 
-def _new_rating(key: ApiKey, data: RatingInput, lookups: Lookups, now: datetime) -> _NewRating:
+def _new_rating(key: RatingSource, data: RatingInput, lookups: Lookups, now: datetime) -> _NewRating:
     record = lookups.service_record(data)
     row: dict[str, Any] = {
         "source": key.name, "external_id": data.external_id, "service_item_id": record.service_item_id,
@@ -102,39 +110,44 @@ def _new_rating(key: ApiKey, data: RatingInput, lookups: Lookups, now: datetime)
     return _NewRating(data, record, row)
 
 
-def _insert(session: Session, lookups: Lookups, created: list[_NewRating]) -> None:
-    """Insert the batch's new records, ratings and dimensions: one statement per table."""
+def _insert(connection: Connection, lookups: Lookups, created: list[_NewRating]) -> None:
+    """Insert the batch's new records, ratings and dimensions: one Core statement per table,
+    on the session's connection (plain rows: no ORM objects are needed for them)."""
     if lookups.new_records:
-        ids = session.execute(insert(ServiceRecord).returning(ServiceRecord.id, sort_by_parameter_order=True), [
+        records = ServiceRecord.__table__
+        ids = connection.execute(insert(records).returning(records.c.id, sort_by_parameter_order=True), [
             {"record_no": r.record_no, "service_item_id": r.service_item_id, "department_id": r.department_id,
              "awaiting_platform": True} for r in lookups.new_records]).scalars().all()
         for record, record_id in zip(lookups.new_records, ids, strict=True):
             record.id = record_id
+    ratings = Rating.__table__
     rows = [{**new.row, "service_record_id": new.record.id} for new in created]
-    ids = session.execute(insert(Rating).returning(Rating.id, sort_by_parameter_order=True), rows).scalars().all()
+    ids = connection.execute(insert(ratings).returning(ratings.c.id, sort_by_parameter_order=True),
+                             rows).scalars().all()
     for new, rating_id in zip(created, ids, strict=True):
         new.id = rating_id
     tags = [{"rating_id": new.id, "dimension": d} for new in created for d in new.data.dimensions]
     if tags:
-        session.execute(insert(RatingDimension), tags)
+        connection.execute(insert(RatingDimension.__table__), tags)
 
 
 def _facts(new: _NewRating, lookups: Lookups) -> EvaluationFacts:
     data, row = new.data, new.row
-    items = {item.id: item.code for item in lookups.items.values()}
     return EvaluationFacts(
-        record_no=new.record.record_no, item_code=items[row["service_item_id"]],
+        record_no=new.record.record_no, item_code=lookups.item_codes[row["service_item_id"]],
         department_code=lookups.department_codes[row["department_id"]], level=data.level, channel=data.channel,
         evaluated_at=data.evaluated_at, sequence=row["sequence"], comment=data.comment,
         dimensions=data.dimensions, real_name=row["real_name"], evaluator_type=row["evaluator_type"],
         region_code=data.region_code, staff_no=lookups.staff_numbers.get(row["staff_member_id"] or 0))
 
 
-def _store_all(session: Session, key: ApiKey, entries: list[RatingInput | IntakeOutcome],
+def _store_all(session: Session, key: RatingSource, entries: list[RatingInput | IntakeOutcome],
                now: datetime) -> list[IntakeOutcome]:
     """Check and store a batch: one query per kind of lookup, one insert per table, then
     the cases of the bad ratings (R5) — all in the caller's transaction."""
-    lookups = Lookups.load(session, key.name, [e for e in entries if isinstance(e, RatingInput)])
+    session.flush()  # what the session holds is seen by the lookups and the inserts below
+    connection = session.connection()
+    lookups = Lookups.load(session, connection, key.name, [e for e in entries if isinstance(e, RatingInput)])
     slots: list[IntakeOutcome | tuple[str, Any]] = []
     created: list[_NewRating] = []
     for entry in entries:
@@ -154,8 +167,8 @@ def _store_all(session: Session, key: ApiKey, entries: list[RatingInput | Intake
         created.append(new)
         slots.append((CREATED, new))
     if created:
-        _insert(session, lookups, created)
-        enqueue_evaluations(session, [(new.id, _facts(new, lookups)) for new in created])  # R11
+        _insert(connection, lookups, created)
+        enqueue_evaluations(connection, [(new.id, _facts(new, lookups)) for new in created])  # R11
         for new in created:
             if new.data.level.is_bad:
                 rating = session.get_one(Rating, new.id)
@@ -166,7 +179,7 @@ def _store_all(session: Session, key: ApiKey, entries: list[RatingInput | Intake
             for slot in slots]
 
 
-def _store_one(session: Session, key: ApiKey, entry: RatingInput | IntakeOutcome, now: datetime) -> IntakeOutcome:
+def _store_one(session: Session, key: RatingSource, entry: RatingInput | IntakeOutcome, now: datetime) -> IntakeOutcome:
     """One rating in a savepoint of the caller's transaction: all of it (record, rating,
     case, first task, history) or none of it."""
     if isinstance(entry, IntakeOutcome):
@@ -183,13 +196,17 @@ def _store_one(session: Session, key: ApiKey, entry: RatingInput | IntakeOutcome
     raise AssertionError("unreachable")
 
 
-def ingest(session: Session, key: ApiKey, raw: Any, now: datetime) -> IntakeOutcome:
-    """Check and store one rating (see :func:`_store_one`)."""
+def ingest(session: Session, key: RatingSource, raw: Any, now: datetime) -> IntakeOutcome:
+    """Check and store one rating (see :func:`_store_one`); a rating refused on its own
+    fields is answered without touching the database."""
+    entry = _parse(raw, now)
+    if isinstance(entry, IntakeOutcome):
+        return entry
     begin_write(session)
-    return _store_one(session, key, _parse(raw, now), now)
+    return _store_one(session, key, entry, now)
 
 
-def ingest_batch(session: Session, key: ApiKey, items: list[Any], now: datetime) -> list[IntakeOutcome]:
+def ingest_batch(session: Session, key: RatingSource, items: list[Any], now: datetime) -> list[IntakeOutcome]:
     """Check and store a batch, each rating answered on its own. The batch is stored in one
     go; if another request stored one of its ratings or records meanwhile, it is stored
     again rating by rating, each in its own savepoint."""

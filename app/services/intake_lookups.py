@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Case, Department, Rating, ServiceItem, ServiceRecord, StaffMember
@@ -37,6 +37,23 @@ def _chunks(values: Iterable[T]) -> Iterable[list[T]]:
         yield values[start:start + CHUNK]
 
 
+def _among(column: Any) -> Any:
+    return column.in_(bindparam("values", expanding=True))
+
+
+# The lookups, built once: a request only binds its values (one IN list per chunk).
+_STORED = select(Rating.id, Rating.external_id).where(Rating.source == bindparam("source"), _among(Rating.external_id))
+_ITEMS = select(ServiceItem.id, ServiceItem.code).where(_among(ServiceItem.code))
+_DEPARTMENTS = select(Department.id, Department.credit_code).where(_among(Department.credit_code))
+_RECORDS = select(ServiceRecord.id, ServiceRecord.record_no, ServiceRecord.service_item_id,
+                  ServiceRecord.department_id, ServiceRecord.staff_member_id).where(_among(ServiceRecord.record_no))
+_RATINGS_OF_RECORDS = (select(Rating.service_record_id, func.count()).where(_among(Rating.service_record_id))
+                       .group_by(Rating.service_record_id))
+_STAFF = select(StaffMember.id, StaffMember.department_id, StaffMember.staff_no).where(_among(StaffMember.staff_no))
+_STAFF_NUMBERS = select(StaffMember.id, StaffMember.staff_no).where(_among(StaffMember.id))
+_DEPARTMENT_CODES = select(Department.id, Department.credit_code).where(_among(Department.id))
+
+
 @dataclass
 class RecordRef:
     """A service record as intake needs it; ``id`` is None until a new one is inserted."""
@@ -51,6 +68,7 @@ class RecordRef:
 @dataclass
 class Lookups:
     items: dict[str, Any] = field(default_factory=dict)  # code -> (id, code)
+    item_codes: dict[int, str] = field(default_factory=dict)  # id -> code
     departments: dict[str, Any] = field(default_factory=dict)  # credit code -> (id, credit_code)
     department_codes: dict[int, str] = field(default_factory=dict)  # id -> credit code
     records: dict[str, RecordRef] = field(default_factory=dict)
@@ -62,58 +80,49 @@ class Lookups:
     cases: dict[int, Case] = field(default_factory=dict)  # rating id -> its case
 
     @classmethod
-    def load(cls, session: Session, source: str, inputs: Sequence[RatingInput]) -> Lookups:
+    def load(cls, session: Session, connection: Connection, source: str, inputs: Sequence[RatingInput]) -> Lookups:
+        """Read what the batch needs through the session's connection: plain rows, in the
+        session's transaction, without the ORM's per-statement work (the session is flushed
+        first, so what it holds is seen)."""
         found = cls()
-        with session.no_autoflush:
-            found._load(session, source, inputs)
+        found._load(connection, source, inputs)
+        found._load_cases(session)
         return found
 
-    def _load(self, session: Session, source: str, inputs: Sequence[RatingInput]) -> None:
-        def rows(query: Any, column: Any, values: Iterable[Any]) -> Iterable[Any]:
-            # Plain rows of the columns needed: no ORM objects to build for a lookup.
+    def _load(self, connection: Connection, source: str, inputs: Sequence[RatingInput]) -> None:
+        def rows(statement: Any, values: Iterable[Any], **params: Any) -> Iterable[Any]:
             for chunk in _chunks(values):
-                yield from session.execute(query.where(column.in_(chunk)))
+                yield from connection.execute(statement, {"values": chunk, **params})
 
-        for rating in rows(select(Rating.id, Rating.external_id).where(Rating.source == source), Rating.external_id,
-                           (i.external_id for i in inputs)):
+        for rating in rows(_STORED, (i.external_id for i in inputs), source=source):
             self.stored[rating.external_id] = rating
+        fresh = [i for i in inputs if i.external_id not in self.stored]
+        for item in rows(_ITEMS, (i.service_item_code for i in fresh)):
+            self.items[item.code] = item
+            self.item_codes[item.id] = item.code
+        for dept in rows(_DEPARTMENTS, (i.department_code for i in fresh if i.department_code)):
+            self.departments[dept.credit_code] = dept
+        for row in rows(_RECORDS, (i.service_record_no for i in fresh)):
+            self.records[row.record_no] = RecordRef(*row)
+        by_id = {record.id: no for no, record in self.records.items()}
+        for record_id, count in rows(_RATINGS_OF_RECORDS, by_id):
+            self.ratings_of_record[by_id[record_id]] = count
+        for staff in rows(_STAFF, {i.staff_no for i in fresh if i.staff_no}):
+            self.staff[(staff.department_id, staff.staff_no)] = staff
+            self.staff_numbers[staff.id] = staff.staff_no
+        for staff_id, staff_no in rows(_STAFF_NUMBERS, (r.staff_member_id for r in self.records.values()
+                                                        if r.staff_member_id and r.staff_member_id not in self.staff_numbers)):
+            self.staff_numbers[staff_id] = staff_no
+        self.department_codes.update((d.id, code) for code, d in self.departments.items())
+        for dept_id, code in rows(_DEPARTMENT_CODES, (r.department_id for r in self.records.values()
+                                                      if r.department_id not in self.department_codes)):
+            self.department_codes[dept_id] = code
+
+    def _load_cases(self, session: Session) -> None:
+        """The cases of ratings sent before (their answer repeats the case's deadlines)."""
         for chunk in _chunks(r.id for r in self.stored.values()):
             for case in session.scalars(select(Case).where(Case.rating_id.in_(chunk))):
                 self.cases[case.rating_id] = case
-        fresh = [i for i in inputs if i.external_id not in self.stored]
-        for item in rows(select(ServiceItem.id, ServiceItem.code), ServiceItem.code, (i.service_item_code for i in fresh)):
-            self.items[item.code] = item
-        for dept in rows(select(Department.id, Department.credit_code), Department.credit_code,
-                         (i.department_code for i in fresh if i.department_code)):
-            self.departments[dept.credit_code] = dept
-        columns = select(ServiceRecord.id, ServiceRecord.record_no, ServiceRecord.service_item_id,
-                         ServiceRecord.department_id, ServiceRecord.staff_member_id)
-        for chunk in _chunks(i.service_record_no for i in fresh):
-            for row in session.execute(columns.where(ServiceRecord.record_no.in_(chunk))):
-                self.records[row.record_no] = RecordRef(*row)
-        by_id = {record.id: no for no, record in self.records.items()}
-        for chunk in _chunks(by_id):
-            for record_id, count in session.execute(
-                    select(Rating.service_record_id, func.count()).where(Rating.service_record_id.in_(chunk))
-                    .group_by(Rating.service_record_id)):
-                self.ratings_of_record[by_id[record_id]] = count
-        wanted = {i.staff_no for i in fresh if i.staff_no}
-        for chunk in _chunks(wanted):
-            for staff in session.execute(select(StaffMember.id, StaffMember.department_id, StaffMember.staff_no)
-                                         .where(StaffMember.staff_no.in_(chunk))):
-                self.staff[(staff.department_id, staff.staff_no)] = staff
-                self.staff_numbers[staff.id] = staff.staff_no
-        for chunk in _chunks(r.staff_member_id for r in self.records.values()
-                             if r.staff_member_id and r.staff_member_id not in self.staff_numbers):
-            for staff_id, staff_no in session.execute(select(StaffMember.id, StaffMember.staff_no)
-                                                      .where(StaffMember.id.in_(chunk))):
-                self.staff_numbers[staff_id] = staff_no
-        self.department_codes.update((d.id, code) for code, d in self.departments.items())
-        for chunk in _chunks(r.department_id for r in self.records.values()
-                             if r.department_id not in self.department_codes):
-            for dept_id, code in session.execute(select(Department.id, Department.credit_code)
-                                                 .where(Department.id.in_(chunk))):
-                self.department_codes[dept_id] = code
 
     # -- the checks, in memory ------------------------------------------------------------
     def service_record(self, data: RatingInput) -> RecordRef:

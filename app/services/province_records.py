@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from calendars import SHANGHAI
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
@@ -84,12 +84,13 @@ def _row(kind: str, stream: str, payload: dict[str, Any], now: datetime) -> dict
             "next_attempt_at": now, "created_at": now}
 
 
-def enqueue_evaluations(session: Session, ratings: Iterable[tuple[int, EvaluationFacts]]) -> None:
-    """The records of newly stored ratings (R11), in one statement, in the caller's transaction."""
+def enqueue_evaluations(connection: Connection, ratings: Iterable[tuple[int, EvaluationFacts]]) -> None:
+    """The records of newly stored ratings (R11), in one Core statement on the connection of
+    the caller's transaction."""
     now = current_clock().now()
     rows = [_row("evaluation", f"rating:{rating_id}", evaluation_payload(facts), now) for rating_id, facts in ratings]
     if rows:
-        session.execute(insert(OutboxRecord), rows)
+        connection.execute(insert(OutboxRecord.__table__), rows)
 
 
 def _add(session: Session, kind: str, stream: str, payload: dict[str, Any]) -> OutboxRecord:

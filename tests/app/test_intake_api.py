@@ -79,6 +79,18 @@ def test_a_revoked_key_is_refused(client: FlaskClient, session: Session, source:
     assert post(client, source, source.rating()).status_code == 401
 
 
+def test_the_keys_last_use_is_recorded_once_a_minute(client: FlaskClient, session: Session,
+                                                     source: Source) -> None:
+    assert source.key.last_used_at is None
+    assert post(client, source, source.rating()).status_code == 201
+    session.refresh(source.key)
+    first = source.key.last_used_at
+    assert first is not None and abs(first - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert post(client, source, source.rating(id="dev-0002", follow_up=True)).status_code == 201
+    session.refresh(source.key)
+    assert source.key.last_used_at == first  # not written again within the minute
+
+
 def test_a_good_rating_is_stored_without_a_case(client: FlaskClient, session: Session, source: Source) -> None:
     response = post(client, source, source.rating())
     assert response.status_code == 201

@@ -110,8 +110,7 @@ def test_source_key_and_user_token_are_never_taken_for_each_other(session: Sessi
                                datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc))
     _, user_token = user_tokens.create_token(session, user)
     assert user_tokens.authenticate(session, source_key) is None
-    now = datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc)
-    assert api_keys.authenticate(session, user_token, now) is None
+    assert api_keys.authenticate(session, user_token) is None
 
 
 def test_decorator_sets_the_api_user(app: Flask, session: Session, clock: ManualClock) -> None:
