@@ -70,7 +70,8 @@ def _begin_immediate(connection: Connection) -> None:
     busy handler sleeps 1, 2, 5, 10, 15 … ms between attempts: long beside a writer that
     holds the lock for a millisecond (rating intake), so two busy processes would spend a
     quarter of their time asleep. Here the pauses begin at 50 µs and grow to 1 ms."""
-    connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+    driver = connection.connection.driver_connection  # the pragmas straight to sqlite3: no events to tell
+    driver.execute("PRAGMA busy_timeout = 0")
     try:
         deadline, pause = time.monotonic() + BUSY_TIMEOUT_MS / 1000, FIRST_PAUSE
         while True:
@@ -83,7 +84,7 @@ def _begin_immediate(connection: Connection) -> None:
             time.sleep(pause)
             pause = min(2 * pause, LONGEST_PAUSE)
     finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        driver.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 F = TypeVar("F", bound=Callable[..., Any])

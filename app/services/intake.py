@@ -179,31 +179,38 @@ def _store_all(session: Session, key: RatingSource, entries: list[RatingInput | 
             for slot in slots]
 
 
-def _store_one(session: Session, key: RatingSource, entry: RatingInput | IntakeOutcome, now: datetime) -> IntakeOutcome:
-    """One rating in a savepoint of the caller's transaction: all of it (record, rating,
-    case, first task, history) or none of it."""
+def _store_one(session: Session, key: RatingSource, entry: RatingInput | IntakeOutcome, now: datetime,
+               own_transaction: bool = False) -> IntakeOutcome:
+    """One rating, all of it (record, rating, case, first task, history) or none of it: in a
+    savepoint of the caller's transaction, or with ``own_transaction`` in a transaction of
+    its own (begun with the write lock on SQLite; the caller commits it)."""
     if isinstance(entry, IntakeOutcome):
         return entry
     for attempt in (1, 2):
         try:
+            if own_transaction:
+                begin_write(session)
+                return _store_all(session, key, [entry], now)[0]
             with session.begin_nested():
                 return _store_all(session, key, [entry], now)[0]
         except IntegrityError:
             # The same rating (or its new service record) arrived at the same moment
             # through another request: look again, the other one has been stored.
+            if own_transaction:
+                session.rollback()
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
 
 def ingest(session: Session, key: RatingSource, raw: Any, now: datetime) -> IntakeOutcome:
-    """Check and store one rating (see :func:`_store_one`); a rating refused on its own
-    fields is answered without touching the database."""
+    """Check and store one rating (see :func:`_store_one`): in a transaction of its own when
+    the session has none open (a request's rating), else in a savepoint of the caller's. A
+    rating refused on its own fields is answered without touching the database."""
     entry = _parse(raw, now)
     if isinstance(entry, IntakeOutcome):
         return entry
-    begin_write(session)
-    return _store_one(session, key, entry, now)
+    return _store_one(session, key, entry, now, own_transaction=not session.in_transaction())
 
 
 def ingest_batch(session: Session, key: RatingSource, items: list[Any], now: datetime) -> list[IntakeOutcome]:

@@ -1,5 +1,6 @@
 """Idempotency under two concurrent identical requests (PostgreSQL): one rating, one case —
-for single ratings and for batches (whose set-based store falls back to one by one)."""
+for single ratings (in a transaction of their own, as the API stores them, or in a savepoint of
+the caller's) and for batches (whose set-based store falls back to one by one)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from .conftest import make_app
 
 
 @pytest.mark.skipif(not on_postgres(), reason="concurrent transactions need PostgreSQL")
-@pytest.mark.parametrize("batch", [False, True])
-def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path, batch: bool) -> None:
+@pytest.mark.parametrize("mode", ["single", "single in a caller's transaction", "batch"])
+def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path, mode: str) -> None:
+    batch = mode == "batch"
     with fresh_database(tmp_path) as url:
         app = make_app(url, tmp_path / "instance")
         with app.app_context():
@@ -40,6 +42,8 @@ def test_two_identical_requests_at_once_store_one_rating(tmp_path: Path, batch: 
                 with app.app_context():
                     session = db.session
                     source = session.get(type(key), key_id)
+                    if mode == "single":  # as the API calls it: no transaction open, ingest begins its own
+                        session.commit()
                     barrier.wait(timeout=30)
                     if batch:  # the same rating among others that are new to each request
                         others = [{**body, "id": f"own-{threading.get_ident()}-{n}", "level": "满意",
