@@ -45,13 +45,17 @@ def _among(column: Any) -> Any:
 _STORED = select(Rating.id, Rating.external_id).where(Rating.source == bindparam("source"), _among(Rating.external_id))
 _ITEMS = select(ServiceItem.id, ServiceItem.code).where(_among(ServiceItem.code))
 _DEPARTMENTS = select(Department.id, Department.credit_code).where(_among(Department.credit_code))
-_RECORDS = select(ServiceRecord.id, ServiceRecord.record_no, ServiceRecord.service_item_id,
-                  ServiceRecord.department_id, ServiceRecord.staff_member_id).where(_among(ServiceRecord.record_no))
-_RATINGS_OF_RECORDS = (select(Rating.service_record_id, func.count()).where(_among(Rating.service_record_id))
-                       .group_by(Rating.service_record_id))
+# A known record with what checking a rating of it needs: its ratings so far (一次一评), and
+# the staff number and department code the province is told.
+_RECORDS = (select(ServiceRecord.id, ServiceRecord.record_no, ServiceRecord.service_item_id,
+                   ServiceRecord.department_id, ServiceRecord.staff_member_id,
+                   select(func.count()).where(Rating.service_record_id == ServiceRecord.id)
+                   .correlate(ServiceRecord).scalar_subquery().label("ratings"),
+                   StaffMember.staff_no, Department.credit_code)
+            .join(Department, Department.id == ServiceRecord.department_id)
+            .outerjoin(StaffMember, StaffMember.id == ServiceRecord.staff_member_id)
+            .where(_among(ServiceRecord.record_no)))
 _STAFF = select(StaffMember.id, StaffMember.department_id, StaffMember.staff_no).where(_among(StaffMember.staff_no))
-_STAFF_NUMBERS = select(StaffMember.id, StaffMember.staff_no).where(_among(StaffMember.id))
-_DEPARTMENT_CODES = select(Department.id, Department.credit_code).where(_among(Department.id))
 
 
 @dataclass
@@ -103,20 +107,16 @@ class Lookups:
         for dept in rows(_DEPARTMENTS, (i.department_code for i in fresh if i.department_code)):
             self.departments[dept.credit_code] = dept
         for row in rows(_RECORDS, (i.service_record_no for i in fresh)):
-            self.records[row.record_no] = RecordRef(*row)
-        by_id = {record.id: no for no, record in self.records.items()}
-        for record_id, count in rows(_RATINGS_OF_RECORDS, by_id):
-            self.ratings_of_record[by_id[record_id]] = count
+            self.records[row.record_no] = RecordRef(*row[:5])
+            if row.ratings:
+                self.ratings_of_record[row.record_no] = row.ratings
+            if row.staff_no is not None:
+                self.staff_numbers[row.staff_member_id] = row.staff_no
+            self.department_codes[row.department_id] = row.credit_code
         for staff in rows(_STAFF, {i.staff_no for i in fresh if i.staff_no}):
             self.staff[(staff.department_id, staff.staff_no)] = staff
             self.staff_numbers[staff.id] = staff.staff_no
-        for staff_id, staff_no in rows(_STAFF_NUMBERS, (r.staff_member_id for r in self.records.values()
-                                                        if r.staff_member_id and r.staff_member_id not in self.staff_numbers)):
-            self.staff_numbers[staff_id] = staff_no
         self.department_codes.update((d.id, code) for code, d in self.departments.items())
-        for dept_id, code in rows(_DEPARTMENT_CODES, (r.department_id for r in self.records.values()
-                                                      if r.department_id not in self.department_codes)):
-            self.department_codes[dept_id] = code
 
     def _load_cases(self, session: Session) -> None:
         """The cases of ratings sent before (their answer repeats the case's deadlines)."""

@@ -47,6 +47,8 @@ def test_a_rating_goes_out_in_national_codes_without_personal_data(client: Flask
     assert evaluation["evaluateChannel"] == "4" and evaluation["evalDetail"] == ["04"]
     assert evaluation["evaluateNum"] == 1 and evaluation["anonymous"] is False
     assert evaluation["deptCode"] == source.dept.credit_code and evaluation["projectNo"] == source.record.record_no
+    # the rating named neither department nor staff: both come from the platform's record
+    assert evaluation["staffNo"] == source.staff.staff_no and evaluation["taskCode"] == source.item.code
     dump = json.dumps([r.payload for r in records], ensure_ascii=False)
     assert "13812341234" not in dump and "张晓明" not in dump
     assert records[1].payload["milestone"] == "opened" and records[0].status == "pending"
