@@ -14,7 +14,8 @@ from flask import Flask
 
 from . import privacy
 from .config import load_settings
-from .database import configure_engines, write_lock_for_changing_requests
+from .database import configure_engines
+from .sqlite_writes import write_lock_for_changing_requests
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

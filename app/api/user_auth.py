@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from ..database import READ_ONLY_METHODS
+from ..sqlite_writes import READ_ONLY_METHODS
 from ..errors import MESSAGES
 from ..extensions import db
 from ..services.user_tokens import authenticate

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ..database import begin_write
+from ..sqlite_writes import begin_write
 from ..models import ApiKey, Channel
 from .bearer_secrets import new_secret, plausible, secret_hash, use_is_worth_recording
 

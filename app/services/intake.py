@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..database import begin_write
+from ..sqlite_writes import begin_write
 from ..models import Case, EvaluatorType, Rating, RatingDimension, ServiceRecord
 from ..models.rating import evaluator_values
 from .cases import open_case

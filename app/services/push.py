@@ -40,7 +40,8 @@ from sqlalchemy.orm import Session
 
 from workflows.clock import current_clock
 
-from ..database import begin_write, database_outage_logged
+from ..database import database_outage_logged
+from ..sqlite_writes import begin_write
 from ..extensions import db
 from ..models import OutboxRecord
 from ..models.outbox import DELIVERED, PENDING

@@ -1,7 +1,7 @@
 """SQLite has one writer, and a transaction that read before it writes cannot write once
 another process has committed in between ("database is locked", whatever the busy timeout).
 Writers outside a web request — intake from the CLI or a script, the push — therefore begin
-with the write lock (``app.database.begin_write``), as changing web requests do."""
+with the write lock (``app.sqlite_writes.begin_write``), as changing web requests do."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import event, make_url, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import migrate
-from app.database import begin_write
+from app.sqlite_writes import begin_write
 from app.extensions import db
 from app.models import ApiKey, Channel, ServiceItem
 from app.services.api_keys import create_key
@@ -160,7 +160,7 @@ def test_a_writer_waiting_for_the_lock_gets_it_as_soon_as_it_is_free(app_on_file
 
 
 def test_a_writer_gives_up_after_the_busy_timeout(app_on_file, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import app.database as database
+    import app.sqlite_writes as database
 
     app, path, _code = app_on_file
     holder = other_writer(path)
