@@ -9,9 +9,9 @@ from typing import Any
 from flask import abort, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from ..sqlite_writes import begins_write_itself
 from ..extensions import db, limiter
 from ..services.intake import CONFLICT, CREATED, DUPLICATE, INVALID, MAX_BATCH, ingest, ingest_batch
+from ..sqlite_writes import begins_write_itself
 from . import bp
 from .auth import require_api_key
 

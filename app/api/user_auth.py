@@ -10,10 +10,10 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from ..sqlite_writes import READ_ONLY_METHODS
 from ..errors import MESSAGES
 from ..extensions import db
 from ..services.user_tokens import authenticate
+from ..sqlite_writes import READ_ONLY_METHODS
 from .auth import bearer_token
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ..sqlite_writes import begin_write
 from ..models import ApiKey, Channel
+from ..sqlite_writes import begin_write
 from .bearer_secrets import new_secret, plausible, secret_hash, use_is_worth_recording
 
 TOKEN_PREFIX = "hcp_"

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from workflows.clock import current_clock
 
 from ..database import database_outage_logged
-from ..sqlite_writes import begin_write
 from ..extensions import db
 from ..models import Bulletin, OutboxRecord
 from ..models.outbox import PENDING
+from ..sqlite_writes import begin_write
 from .bulletin import build, title
 from .calendar_years import sync_calendar
 from .push import province_url, push_once

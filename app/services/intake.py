@@ -13,13 +13,14 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..sqlite_writes import begin_write
 from ..models import Case, EvaluatorType, Rating, RatingDimension, ServiceRecord
 from ..models.rating import evaluator_values
+from ..sqlite_writes import begin_write
 from .cases import open_case
 from .intake_lookups import CONFLICT, INVALID, Lookups, RecordRef, Refused
 from .province_records import EvaluationFacts, enqueue_evaluations
 from .rating_input import EvaluatorInput, RatingInput, RatingInputError, parse_rating
+
 
 class RatingSource(Protocol):
     """Who sends the ratings: an authenticated API key (``api_keys.SourceKey``), or the

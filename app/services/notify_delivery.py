@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session, joinedload
 from workflows.clock import current_clock
 
 from ..database import database_outage_logged
-from ..sqlite_writes import begin_write
 from ..extensions import db
 from ..models import Notification
 from ..models.notification import FAILED, PENDING, SENT
+from ..sqlite_writes import begin_write
 from .push import backoff
 
 log = logging.getLogger(__name__)

@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session
 from workflows.clock import current_clock
 
 from ..database import database_outage_logged
-from ..sqlite_writes import begin_write
 from ..extensions import db
 from ..models import OutboxRecord
 from ..models.outbox import DELIVERED, PENDING
+from ..sqlite_writes import begin_write
 
 log = logging.getLogger(__name__)
 
