@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+
+from workflows.clock import current_clock
 
 from ..models import ApiKey, Channel
 from ..sqlite_writes import begin_write
@@ -46,19 +48,41 @@ class SourceKey:
     name: str
     channel: Channel
     last_used_at: datetime | None
+    key_hash: str
 
 
 _BY_HASH = select(ApiKey.id, ApiKey.name, ApiKey.channel, ApiKey.last_used_at).where(
     ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+# A key found active is taken as active for this long without asking the database again (a
+# source sending hundreds of ratings a second costs no lookup each); a key revoked by
+# another process is refused by this one at the latest that much later.
+RECHECK_AFTER = timedelta(seconds=1)
+_checked: dict[tuple[str, str], tuple[SourceKey, datetime]] = {}  # (database, hash) -> key, when checked
+
+
+def _cache_key(session: Session, key_hash: str) -> tuple[str, str]:
+    return str(session.get_bind().engine.url), key_hash
 
 
 def authenticate(session: Session, token: str) -> SourceKey | None:
     """The active key with this token, or None (unknown or revoked alike). Reads only, one
-    plain row (a check on every API call): see :func:`record_use` for the last use."""
+    plain row, at most once a second per key and process (see :data:`RECHECK_AFTER`);
+    :func:`record_use` notes the last use."""
     if not plausible(token, TOKEN_PREFIX):
         return None
-    row = session.connection().execute(_BY_HASH, {"key_hash": secret_hash(token)}).one_or_none()
-    return SourceKey(*row) if row is not None else None
+    cache_key, now = _cache_key(session, secret_hash(token)), current_clock().now()
+    known = _checked.get(cache_key)
+    if known is not None and now - known[1] < RECHECK_AFTER:
+        return known[0]
+    row = session.connection().execute(_BY_HASH, {"key_hash": cache_key[1]}).one_or_none()
+    if row is None:
+        _checked.pop(cache_key, None)
+        return None
+    if len(_checked) > 10_000:  # keys are few; this only bounds a process that met many databases
+        _checked.clear()
+    key = SourceKey(*row, key_hash=cache_key[1])
+    _checked[cache_key] = (key, now)
+    return key
 
 
 def record_use(session: Session, key: SourceKey, now: datetime) -> bool:
@@ -69,6 +93,9 @@ def record_use(session: Session, key: SourceKey, now: datetime) -> bool:
         return False
     begin_write(session)
     session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    cache_key = _cache_key(session, key.key_hash)
+    if cache_key in _checked:
+        _checked[cache_key] = (replace(key, last_used_at=now), _checked[cache_key][1])
     return True
 
 
@@ -78,4 +105,5 @@ def revoke(session: Session, name: str, now: datetime) -> ApiKey:
         raise ApiKeyError(f"no API key named {name}")
     if key.revoked_at is None:
         key.revoked_at = now
+    _checked.pop(_cache_key(session, key.key_hash), None)  # this process refuses it at once
     return key

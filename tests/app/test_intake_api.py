@@ -10,12 +10,13 @@ import pytest
 from calendars import SHANGHAI
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import ApiKey, Case, Channel, ItemKind, Rating, ServiceItem, ServiceRecord, StaffMember
 from app.services import calendar_years
-from app.services.api_keys import create_key, revoke
+from app.services.api_keys import RECHECK_AFTER, create_key, revoke
+from workflows.clock import ManualClock
 from workflows.tables import HumanTask
 
 from . import factories
@@ -77,6 +78,21 @@ def test_a_revoked_key_is_refused(client: FlaskClient, session: Session, source:
     revoke(session, "hall-window-03", NOW)
     session.commit()
     assert post(client, source, source.rating()).status_code == 401
+
+
+def test_a_key_revoked_by_another_process_is_refused_a_second_later(client: FlaskClient, session: Session,
+                                                                    source: Source, clock: ManualClock) -> None:
+    """A process remembers a key it found active for a second (RECHECK_AFTER), so a busy
+    source costs no lookup per rating; `hcp apikey revoke` in another process (here: the
+    row changed behind this one's back) takes effect here within that second."""
+    assert post(client, source, source.rating()).status_code == 201
+    session.execute(update(ApiKey).where(ApiKey.id == source.key.id).values(revoked_at=NOW))
+    session.commit()
+    clock.advance(RECHECK_AFTER / 2)
+    assert post(client, source, source.rating(id="dev-0002", follow_up=True)).status_code == 201
+    clock.advance(RECHECK_AFTER / 2)
+    assert post(client, source, source.rating(id="dev-0003", service_record_no="R-3",
+                                              department_code=source.dept.credit_code)).status_code == 401
 
 
 def test_the_keys_last_use_is_recorded_once_a_minute(client: FlaskClient, session: Session,
