@@ -46,7 +46,8 @@ def list_keys() -> None:
         click.echo(f"{key.name:<24} {key.channel.value:<14} {key.prefix}…  {state:<18} last used {used}")
 
 
-@apikey_group.command("revoke", help="Revoke a key: its source gets 401 from now on.")
+@apikey_group.command("revoke", help="Revoke a key: its source gets 401 from now on (from running "
+                                     "web processes within a second: they remember a checked key that long).")
 @click.argument("name")
 @with_appcontext
 def revoke_key(name: str) -> None:
