@@ -86,8 +86,8 @@ class Lookups:
     @classmethod
     def load(cls, session: Session, connection: Connection, source: str, inputs: Sequence[RatingInput]) -> Lookups:
         """Read what the batch needs through the session's connection: plain rows, in the
-        session's transaction, without the ORM's per-statement work (the session is flushed
-        first, so what it holds is seen)."""
+        session's transaction, without the ORM's per-statement work (the caller flushes the
+        session first, so that what it holds is seen)."""
         found = cls()
         found._load(connection, source, inputs)
         found._load_cases(session)
